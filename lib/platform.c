@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * platform.c - the userspace platform: liburcu, pthreads, libc or jemalloc.
+ * The only file of lib/ that includes them.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Each flavor header declares its own flavor struct and maps the generic
+ * names onto its symbols; including two of them in one file breaks that
+ * (flavor.h is include-guarded), so the flavors and the fork hooks are
+ * declared here by hand, exactly as liburcu 0.13 exports them.
+ */
+#include <urcu/call-rcu.h>
+#include <urcu/flavor.h>
+
+#ifdef RSZ_USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+#include "platform.h"
+
+extern const struct rcu_flavor_struct urcu_memb_flavor;
+extern const struct rcu_flavor_struct urcu_mb_flavor;
+extern const struct rcu_flavor_struct urcu_qsbr_flavor;
+extern const struct rcu_flavor_struct urcu_signal_flavor;
+extern const struct rcu_flavor_struct urcu_bp_flavor;
+
+#define DECLARE_FORK_HOOKS(fl)						\
+	extern void urcu_##fl##_call_rcu_before_fork(void);		\
+	extern void urcu_##fl##_call_rcu_after_fork_parent(void);	\
+	extern void urcu_##fl##_call_rcu_after_fork_child(void);
+DECLARE_FORK_HOOKS(memb)
+DECLARE_FORK_HOOKS(mb)
+DECLARE_FORK_HOOKS(qsbr)
+DECLARE_FORK_HOOKS(signal)
+DECLARE_FORK_HOOKS(bp)
+extern void urcu_bp_before_fork(void);
+extern void urcu_bp_after_fork_parent(void);
+extern void urcu_bp_after_fork_child(void);
+
+_Static_assert(sizeof(struct rsz_rcu_head) == sizeof(struct rcu_head),
+	       "struct rsz_rcu_head must match liburcu's struct rcu_head");
+_Static_assert(offsetof(struct rsz_rcu_head, func) == offsetof(struct rcu_head, func),
+	       "struct rsz_rcu_head must match liburcu's struct rcu_head");
+
+#ifndef NDEBUG
+void rsz__warn(const char *cond, const char *file, int line)
+{
+	fprintf(stderr, "rsz: WARN_ON(%s) at %s:%d\n", cond, file, line);
+	abort();
+}
+#endif
+
+/* ---- RCU ------------------------------------------------------------------ */
+
+rsz_flavor_t rsz_default_flavor(void)
+{
+	return &urcu_memb_flavor;
+}
+
+int rsz_flavor_check(rsz_flavor_t f)
+{
+	if (!f || !f->read_lock || !f->read_unlock || !f->read_ongoing ||
+	    !f->update_call_rcu || !f->update_synchronize_rcu || !f->barrier ||
+	    !f->thread_online || !f->thread_offline || !f->register_thread ||
+	    !f->unregister_thread)
+		return -EINVAL;
+	return 0;
+}
+
+static void prime_cb(struct rcu_head *head)
+{
+	free(head);
+}
+
+void rsz_rcu_prime(rsz_flavor_t f)
+{
+	struct rcu_head *head;
+
+	/* urcu-bp registers a thread at its first read lock (mutex, mmap). */
+	f->read_lock();
+	f->read_unlock();
+	/* The first call_rcu() creates the default call_rcu thread under a
+	 * mutex; do it here, where blocking is allowed. */
+	head = malloc(sizeof(*head));
+	if (head)
+		f->update_call_rcu(head, prime_cb);
+}
+
+/*
+ * liburcu calls func with the head it was given; struct rsz_rcu_head has
+ * the same layout (checked above) and the callback types differ only in the
+ * pointee's tag, which the ABI does not see. The detour through void (*)(void)
+ * tells the compiler that this cast is meant.
+ */
+void rsz_call_rcu(rsz_flavor_t f, struct rsz_rcu_head *head,
+		  void (*func)(struct rsz_rcu_head *head))
+{
+	f->update_call_rcu((struct rcu_head *)(void *)head,
+			   (void (*)(struct rcu_head *))(void (*)(void))func);
+}
+
+void rsz_synchronize_rcu(rsz_flavor_t f)
+{
+	f->update_synchronize_rcu();
+}
+
+void rsz_rcu_barrier(rsz_flavor_t f)
+{
+	f->barrier();
+}
+
+/* ---- allocation ------------------------------------------------------------ */
+
+void *rsz_sys_alloc(const struct rsz_allocator *a, size_t size, size_t align)
+{
+	void *p = NULL;
+
+	if (size == 0)
+		size = 1;
+	if (a)
+		return a->alloc(size, align, a->ctx);
+#ifdef RSZ_USE_JEMALLOC
+	return mallocx(size, align > 16 ? MALLOCX_ALIGN(align) : 0);
+#else
+	if (align <= 16)
+		return malloc(size);
+	if (posix_memalign(&p, align, size))
+		return NULL;
+	return p;
+#endif
+}
+
+void rsz_sys_free(const struct rsz_allocator *a, void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size == 0)
+		size = 1;
+	if (a) {
+		a->free(p, size, a->ctx);
+		return;
+	}
+#ifdef RSZ_USE_JEMALLOC
+	sdallocx(p, size, 0);
+#else
+	(void)size;
+	free(p);
+#endif
+}
+
+/* ---- background worker ------------------------------------------------------
+ *
+ * Queueing pushes on a lock-free stack and posts a semaphore: both are
+ * async-signal-safe (sem_post is on POSIX's list). The worker takes the
+ * whole stack with one exchange, so pops never race and the stack has no
+ * ABA problem. A work item's state makes queueing idempotent, and a request
+ * that arrives while the item runs makes it run once more, so no request
+ * made after the item started reading its inputs is lost.
+ */
+enum {
+	RSZ_WORK_IDLE = 0,
+	RSZ_WORK_QUEUED = 1,
+	RSZ_WORK_RUNNING = 2,
+	RSZ_WORK_RERUN = 3,	/* running, and queued again meanwhile */
+};
+
+static struct {
+	pthread_mutex_t lock;	/* refs, thread start/stop, flush waits */
+	pthread_cond_t idle;	/* broadcast after each item */
+	sem_t wake;
+	pthread_t thread;
+	unsigned long refs;
+	bool running;
+	bool stop;
+	struct rsz_work *stack;	/* pushed lock-free, taken whole by the worker */
+	struct rsz_work *current;
+	unsigned int nr_flavors;
+	rsz_flavor_t flavors[8];	/* used, for fork hooks */
+} worker = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+};
+
+static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
+
+void rsz_work_init(struct rsz_work *w, void (*func)(struct rsz_work *), rsz_flavor_t f)
+{
+	w->next = NULL;
+	w->func = func;
+	w->flavor = f;
+	w->state = RSZ_WORK_IDLE;
+}
+
+static void push_work(struct rsz_work *w)
+{
+	struct rsz_work *head = __atomic_load_n(&worker.stack, __ATOMIC_RELAXED);
+
+	do {
+		w->next = head;
+		/* Release: the worker that takes the stack sees w->next. */
+	} while (!__atomic_compare_exchange_n(&worker.stack, &head, w, true,
+					      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	sem_post(&worker.wake);
+}
+
+bool rsz_queue_work(struct rsz_work *w)
+{
+	unsigned int s = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
+
+	for (;;) {
+		unsigned int n;
+
+		if (s == RSZ_WORK_QUEUED || s == RSZ_WORK_RERUN)
+			return false;
+		n = s == RSZ_WORK_IDLE ? RSZ_WORK_QUEUED : RSZ_WORK_RERUN;
+		/* Seq-cst: the inputs the caller stored before queueing are
+		 * visible to the run this request causes. */
+		if (__atomic_compare_exchange_n(&w->state, &s, n, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			break;
+	}
+	if (s == RSZ_WORK_IDLE)
+		push_work(w);
+	return true;
+}
+
+static void flavor_register_once(rsz_flavor_t f, rsz_flavor_t *done, unsigned int *nr)
+{
+	for (unsigned int i = 0; i < *nr; i++)
+		if (done[i] == f)
+			return;
+	if (*nr < 8) {
+		f->register_thread();
+		f->thread_offline();
+		done[(*nr)++] = f;
+	}
+}
+
+static void run_one(struct rsz_work *w, rsz_flavor_t *reg, unsigned int *nr_reg)
+{
+	unsigned int s = RSZ_WORK_QUEUED;
+
+	__atomic_compare_exchange_n(&w->state, &s, RSZ_WORK_RUNNING, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+	__atomic_store_n(&worker.current, w, __ATOMIC_RELAXED);
+	flavor_register_once(w->flavor, reg, nr_reg);
+	/* Online only while working: an idle worker must not hold up grace
+	 * periods (urcu-qsbr). */
+	w->flavor->thread_online();
+	w->func(w);
+	w->flavor->thread_offline();
+	__atomic_store_n(&worker.current, NULL, __ATOMIC_RELAXED);
+
+	pthread_mutex_lock(&worker.lock);
+	s = RSZ_WORK_RUNNING;
+	if (!__atomic_compare_exchange_n(&w->state, &s, RSZ_WORK_IDLE, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		/* RERUN: requested while running. */
+		__atomic_store_n(&w->state, RSZ_WORK_QUEUED, __ATOMIC_SEQ_CST);
+		push_work(w);
+	}
+	pthread_cond_broadcast(&worker.idle);
+	pthread_mutex_unlock(&worker.lock);
+}
+
+static void *worker_main(void *arg)
+{
+	rsz_flavor_t reg[8];
+	unsigned int nr_reg = 0;
+
+	(void)arg;
+	for (;;) {
+		struct rsz_work *list, *rev = NULL;
+
+		while (sem_wait(&worker.wake) && errno == EINTR)
+			;
+		if (__atomic_load_n(&worker.stop, __ATOMIC_ACQUIRE))
+			break;
+		/* Acquire pairs with push_work()'s release. */
+		list = __atomic_exchange_n(&worker.stack, NULL, __ATOMIC_ACQUIRE);
+		while (list) {	/* oldest first */
+			struct rsz_work *next = list->next;
+
+			list->next = rev;
+			rev = list;
+			list = next;
+		}
+		while (rev) {
+			struct rsz_work *next = rev->next;
+
+			run_one(rev, reg, &nr_reg);
+			rev = next;
+		}
+	}
+	for (unsigned int i = 0; i < nr_reg; i++) {
+		reg[i]->thread_online();
+		reg[i]->unregister_thread();
+	}
+	return NULL;
+}
+
+static int start_worker_locked(void)
+{
+	sigset_t all, old;
+	int err;
+
+	worker.stop = false;
+	/* The worker must not take the application's signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&worker.thread, NULL, worker_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	worker.running = true;
+	return 0;
+}
+
+static void call_fork_hooks(int phase)
+{
+	for (unsigned int i = 0; i < worker.nr_flavors; i++) {
+		rsz_flavor_t f = worker.flavors[i];
+#define HOOKS(fl)							\
+		if (f == &urcu_##fl##_flavor) {				\
+			if (phase == 0) urcu_##fl##_call_rcu_before_fork();	\
+			else if (phase == 1) urcu_##fl##_call_rcu_after_fork_parent(); \
+			else urcu_##fl##_call_rcu_after_fork_child();	\
+		}
+		HOOKS(memb) HOOKS(mb) HOOKS(qsbr) HOOKS(signal) HOOKS(bp)
+#undef HOOKS
+		if (f == &urcu_bp_flavor) {
+			if (phase == 0) urcu_bp_before_fork();
+			else if (phase == 1) urcu_bp_after_fork_parent();
+			else urcu_bp_after_fork_child();
+		}
+	}
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&worker.lock);
+	call_fork_hooks(0);
+}
+
+static void atfork_parent(void)
+{
+	call_fork_hooks(1);
+	pthread_mutex_unlock(&worker.lock);
+}
+
+static void atfork_child(void)
+{
+	struct rsz_work *cur = worker.current;
+
+	call_fork_hooks(2);
+	/* The worker thread does not exist in the child: start a new one, and
+	 * requeue the item it was running, since its effect may be partial. */
+	pthread_mutex_init(&worker.lock, NULL);
+	pthread_cond_init(&worker.idle, NULL);
+	sem_destroy(&worker.wake);
+	sem_init(&worker.wake, 0, 0);
+	worker.running = false;
+	worker.current = NULL;
+	if (cur) {
+		cur->state = RSZ_WORK_QUEUED;
+		cur->next = worker.stack;
+		worker.stack = cur;
+	}
+	if (worker.refs && start_worker_locked() == 0) {
+		for (struct rsz_work *w = worker.stack; w; w = w->next)
+			sem_post(&worker.wake);
+	}
+}
+
+static void worker_init_once(void)
+{
+	sem_init(&worker.wake, 0, 0);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void rsz_fork_track_flavor(rsz_flavor_t f)
+{
+	pthread_once(&worker_once, worker_init_once);
+	pthread_mutex_lock(&worker.lock);
+	for (unsigned int i = 0; i < worker.nr_flavors; i++)
+		if (worker.flavors[i] == f)
+			goto out;
+	if (worker.nr_flavors < ARRAY_SIZE(worker.flavors))
+		worker.flavors[worker.nr_flavors++] = f;
+out:
+	pthread_mutex_unlock(&worker.lock);
+}
+
+int rsz_worker_get(rsz_flavor_t f)
+{
+	int err = 0;
+
+	rsz_fork_track_flavor(f);
+	pthread_mutex_lock(&worker.lock);
+	if (!worker.running)
+		err = start_worker_locked();
+	if (!err)
+		worker.refs++;
+	pthread_mutex_unlock(&worker.lock);
+	return err;
+}
+
+void rsz_worker_put(void)
+{
+	pthread_t t;
+
+	pthread_mutex_lock(&worker.lock);
+	if (--worker.refs || !worker.running) {
+		pthread_mutex_unlock(&worker.lock);
+		return;
+	}
+	worker.running = false;
+	t = worker.thread;
+	__atomic_store_n(&worker.stop, true, __ATOMIC_RELEASE);
+	sem_post(&worker.wake);
+	pthread_mutex_unlock(&worker.lock);
+	pthread_join(t, NULL);
+}
+
+void rsz_flush_work(struct rsz_work *w)
+{
+	pthread_mutex_lock(&worker.lock);
+	while (__atomic_load_n(&w->state, __ATOMIC_SEQ_CST) != RSZ_WORK_IDLE)
+		pthread_cond_wait(&worker.idle, &worker.lock);
+	pthread_mutex_unlock(&worker.lock);
+}
+
+/* ---- misc ---------------------------------------------------------------------- */
+
+uint64_t rsz_random_u64(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
+		/* Early boot or seccomp: mix what varies instead. */
+		v = (uint64_t)(uintptr_t)&v ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)clock();
+	}
+	return v;
+}
+
+unsigned int rsz_cpu_hint(void)
+{
+	int c = sched_getcpu();
+
+	return c < 0 ? 0u : (unsigned int)c;
+}
+
+void rsz_yield(void)
+{
+	sched_yield();
+}
+
+#ifdef RSZ_TESTING
+static rsz_stall_hook_t stall_hook;
+
+void rsz__set_stall_hook(rsz_stall_hook_t hook)
+{
+	__atomic_store_n(&stall_hook, hook, __ATOMIC_SEQ_CST);
+}
+
+void rsz__stall_point(const char *point)
+{
+	rsz_stall_hook_t hook = __atomic_load_n(&stall_hook, __ATOMIC_ACQUIRE);
+
+	if (hook)
+		hook(point);
+}
+#endif

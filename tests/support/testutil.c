@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+struct test_record test_failures = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+double test_scale(void)
+{
+	const char *s = getenv("RSZ_TEST_SCALE");
+	double v = s && *s ? strtod(s, NULL) : 1.0;
+
+	return v > 0 ? v : 1.0;
+}
+
+uint64_t test_scaled(uint64_t full, uint64_t min)
+{
+	double v = (double)full * test_scale();
+
+	return v < (double)min ? min : (uint64_t)v;
+}
+
+void test_record(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&test_failures.lock);
+	if (test_failures.count++ == 0) {
+		int n = snprintf(test_failures.first, sizeof(test_failures.first),
+				 "%s:%d: ", file, line);
+
+		va_start(ap, fmt);
+		if (n > 0 && (size_t)n < sizeof(test_failures.first))
+			vsnprintf(test_failures.first + n,
+				  sizeof(test_failures.first) - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&test_failures.lock);
+}
+
+static void *ta_alloc(size_t size, size_t align, void *ctx)
+{
+	struct test_alloc *ta = ctx;
+	uint64_t n = __atomic_add_fetch(&ta->calls, 1, __ATOMIC_RELAXED);
+	void *p = NULL;
+	uint64_t fa = __atomic_load_n(&ta->fail_at, __ATOMIC_RELAXED);
+
+	if (fa && (n == fa || (ta->fail_every && n > fa &&
+			       (n - fa) % ta->fail_every == 0))) {
+		__atomic_add_fetch(&ta->failures, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	if (posix_memalign(&p, align, size))
+		return NULL;
+	__atomic_add_fetch(&ta->live_bytes, size, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ta->live_blocks, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ta->usable_bytes, malloc_usable_size(p), __ATOMIC_RELAXED);
+	return p;
+}
+
+static void ta_free(void *p, size_t size, void *ctx)
+{
+	struct test_alloc *ta = ctx;
+
+	__atomic_sub_fetch(&ta->live_bytes, size, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&ta->live_blocks, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&ta->usable_bytes, malloc_usable_size(p), __ATOMIC_RELAXED);
+	free(p);
+}
+
+void test_alloc_init(struct test_alloc *ta)
+{
+	memset(ta, 0, sizeof(*ta));
+	ta->ops.alloc = ta_alloc;
+	ta->ops.free = ta_free;
+	ta->ops.ctx = ta;
+}
+
+uint64_t test_alloc_live(const struct test_alloc *ta)
+{
+	return __atomic_load_n(&ta->live_bytes, __ATOMIC_RELAXED);
+}
