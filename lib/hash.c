@@ -269,14 +269,20 @@ static void pool_reclaim(void *ctx, void *slot, uint64_t index)
 
 /* ---- tables and capacity -------------------------------------------------------- */
 
+/* Takes the read lock itself (nesting is fine): callers may hold none. */
 static uint64_t hash_capacity(struct rsz_hash *h)
 {
+	uint64_t cap;
+
 	if (prealloc(h)) {
 		uint64_t free = rsz__array_free_slots(h->pool);
 
 		return READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
 	}
-	return htab_capacity(rsz_dereference(h->tbl));
+	rsz_rcu_read_lock(h->flavor);
+	cap = htab_capacity(rsz_dereference(h->tbl));
+	rsz_rcu_read_unlock(h->flavor);
+	return cap;
 }
 
 static uint64_t wm_low(struct rsz_hash *h, uint64_t cap)
@@ -514,16 +520,26 @@ static struct rsz_htab *writable_table(struct rsz_hash *h, uint64_t hash)
 	}
 }
 
-/* The table @t is full: replace it (default mode; the caller allocates
- * anyway), or report -EAGAIN with the work queued (PREALLOC). */
-static int table_full(struct rsz_hash *h, struct rsz_htab *t)
+/*
+ * The table @t is full: replace it (default mode; the caller allocates
+ * anyway), or report -EAGAIN with the work queued (PREALLOC). @long_run:
+ * the insert ran past the probe limit, which only a larger table cures
+ * (a same-size rehash would only drop tombstones).
+ */
+static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 {
 	uint64_t cap = htab_capacity(t), count = READ_ONCE(h->count);
+	uint64_t size = long_run || count + 1 > cap / 2 ? t->size * 2 : t->size;
 	struct rsz_htab *prev;
 	int err;
 
 	if (prealloc(h)) {
-		queue_grow(h, hash_capacity(h) + 1);
+		uint64_t cur = READ_ONCE(h->table_req);
+
+		while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
+			;
+		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
+		kick(h);
 		return -EAGAIN;
 	}
 	prev = rsz_dereference(t->prev);
@@ -532,8 +548,7 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t)
 		htab_finish_migration(h, prev);
 		return 0;
 	}
-	/* Mostly tombstones: rehash at the same size; else double. */
-	err = htab_start_migration(h, t, htab_size_for(count + 1 > cap / 2 ? cap * 2 : cap));
+	err = htab_start_migration(h, t, size);
 	return err == -EBUSY ? 0 : err;
 }
 
@@ -568,7 +583,7 @@ recheck:
 					return err;
 			}
 			if (i - home >= t->probe_limit || !reserve_used(t)) {
-				err = table_full(h, t);
+				err = table_full(h, t, i - home >= t->probe_limit);
 				if (err)
 					return err;
 				goto restart;
@@ -620,7 +635,7 @@ recheck:
 		goto recheck;
 	}
 	/* No EMPTY slot up to the end of the overflow area. */
-	err = table_full(h, t);
+	err = table_full(h, t, true);
 	if (err)
 		return err;
 	goto restart;
@@ -829,6 +844,12 @@ static bool table_is_size(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 	return t->size == size;
 }
 
+static bool table_is_at_least(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
+{
+	(void)h;
+	return t->size >= size;
+}
+
 static uint64_t pool_capacity(struct rsz_hash *h)
 {
 	struct rsz_array_stat st;
@@ -931,6 +952,14 @@ static int hash_do_work(struct rsz_hash *h)
 			if (err)
 				ret = err;
 		}
+		target = xchg(&h->table_req, 0);
+		if (target && !READ_ONCE(h->dying)) {
+			err = table_resize(h, target, table_is_at_least, target);
+			if (err) {
+				record_grow_failure(h, err);
+				ret = err;
+			}
+		}
 		if (xchg(&h->shrink_req, 0) && !READ_ONCE(h->dying)) {
 			err = do_shrink(h);
 			if (err)
@@ -940,6 +969,7 @@ static int hash_do_work(struct rsz_hash *h)
 		 * it again, or we see its target below. */
 		__atomic_store_n(&h->grow_pending, 0, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&h->grow_target, __ATOMIC_SEQ_CST) &&
+		    !__atomic_load_n(&h->table_req, __ATOMIC_SEQ_CST) &&
 		    !__atomic_load_n(&h->shrink_req, __ATOMIC_SEQ_CST))
 			break;
 		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);

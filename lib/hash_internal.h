@@ -121,7 +121,7 @@ struct rsz_htab {
 	struct rsz_rcu_head rcu;
 	struct rsz_hash *map;
 
-	uint64_t used __rsz_cacheline_aligned; /* slots not EMPTY (live, tomb, pending) */
+	uint64_t used __rsz_cacheline_aligned; /* slots taken or promised: inserts, tombs, copies to come */
 
 	uint64_t slots[] __rsz_cacheline_aligned;
 };
@@ -160,6 +160,7 @@ struct rsz_hash {
 	bool wm_user;			/* set by rsz_hash_set_watermarks() */
 	uint64_t grow_target;		/* queued grow: capacity wanted */
 	uint64_t shrink_req;		/* queued shrink */
+	uint64_t table_req;		/* PREALLOC: table size an insert found missing */
 	uint64_t grow_pending;
 	uint64_t nr_grow, nr_shrink, nr_rehash, nr_grow_failed;
 	int64_t last_grow_error;
