@@ -13,78 +13,29 @@
 
 #define RSZ_HASH_KNOWN_FLAGS (RSZ_F_PREALLOC | RSZ_F_SHRINK | RSZ_F_ZERO_SEED | RSZ_F_MANUAL)
 
-/* ---- the hash function -------------------------------------------------------
- *
- * Keyed multiply-fold hashing in the style of wyhash (its constants and
- * structure are public domain ideas; this is our own code): every input
- * word meets the seed through a 64x64->128 multiply whose halves are folded
- * together. It is not a cryptographic PRF; the flooding defence is the
- * secret per-map seed plus the bounded probe length (see docs/design.md).
- */
-__extension__ typedef unsigned __int128 u128;
-
-#define HK0 0xa0761d6478bd642fULL
-#define HK1 0xe7037ed1a0b428dbULL
-#define HK2 0x8ebc6af09c88c6e3ULL
-
-static inline uint64_t fold_mul(uint64_t a, uint64_t b)
-{
-	u128 r = (u128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t rd64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint64_t rd32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
+/* ---- the hash function -----------------------------------------------------------
+ * hash_bytes() lives in hash_internal.h, inline, so that the map's own
+ * calls are specialised for the common key sizes. */
 
 uint64_t rsz_hash_bytes(const void *key, size_t len, uint64_t seed)
 {
-	const unsigned char *p = key;
-	uint64_t s = seed ^ HK0, a, b;
-
-	if (len <= 16) {
-		if (len >= 8) {
-			a = rd64(p);
-			b = rd64(p + len - 8);
-		} else if (len >= 4) {
-			a = rd32(p);
-			b = rd32(p + len - 4);
-		} else if (len) {
-			a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-			b = 0;
-		} else {
-			a = b = 0;
-		}
-	} else {
-		size_t i = len;
-
-		while (i > 16) {
-			s = fold_mul(rd64(p) ^ HK1, rd64(p + 8) ^ s);
-			p += 16;
-			i -= 16;
-		}
-		a = rd64(p + i - 16);
-		b = rd64(p + i - 8);
-	}
-	return fold_mul(HK1 ^ (uint64_t)len, fold_mul(a ^ HK1, b ^ s) ^ HK2);
+	return hash_bytes(key, len, seed);
 }
 
 static inline uint64_t key_hash(const struct rsz_hash *h, const void *key)
 {
-	return rsz_hash_bytes(key, h->key_size, h->seed);
+	/* Constant lengths let the compiler drop the branches of the
+	 * general function for the BPF-typical key sizes. */
+	switch (h->key_size) {
+	case 4:
+		return hash_bytes(key, 4, h->seed);
+	case 8:
+		return hash_bytes(key, 8, h->seed);
+	case 16:
+		return hash_bytes(key, 16, h->seed);
+	default:
+		return hash_bytes(key, h->key_size, h->seed);
+	}
 }
 
 /* ---- elements ------------------------------------------------------------------ */
@@ -430,9 +381,9 @@ static bool pending_counts(struct rsz_htab *t, uint64_t j, uint64_t w)
  * key's element is authoritative in the old table until its slot there is
  * MOVED, and in the new table after (I4). Linearization point: the load of
  * the slot that holds the element returned, or, for a miss, the load of the
- * EMPTY slot ending the run in the newest table visited.
+ * slot ending the run in the last table visited.
  */
-static struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t hash)
+static struct rsz_hash_elem *find_slow(struct rsz_hash *h, const void *key, uint64_t hash)
 {
 	struct rsz_htab *t = htab_oldest(h);
 	uint64_t tag = hash_tag(hash);
@@ -459,6 +410,39 @@ static struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t 
 		if (!t)
 			return NULL;
 	}
+}
+
+/* The steady state: one table, no migration. Any sign of one (a source
+ * table, a frozen or pending word, a next table) takes the slow path,
+ * which is complete on its own. */
+static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t hash)
+{
+	struct rsz_htab *t = rsz_dereference(h->tbl);
+	uint64_t tag = hash_tag(hash);
+	const uint64_t *slot, *end;
+
+	if (unlikely(rsz_dereference(t->prev)))
+		return find_slow(h, key, hash);
+	slot = &t->slots[htab_home(t, hash)];
+	end = &t->slots[t->nslots];
+	for (; slot < end; slot++) {
+		uint64_t w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+		if (rsz_tagptr_tag(w) == tag && slot_has_elem(w)) {
+			struct rsz_hash_elem *e = slot_elem(w);
+
+			if (likely(elem_match(h, e, hash, key))) {
+				if (unlikely(w & SLOT_STATE_MASK))
+					return find_slow(h, key, hash);
+				return e;
+			}
+		} else if (w <= SLOT_FROZEN) {
+			break;	/* EMPTY or FROZEN EMPTY: the run's end */
+		}
+	}
+	if (unlikely(rsz_dereference(t->next)))
+		return find_slow(h, key, hash);
+	return NULL;
 }
 
 void *rsz_hash_lookup(struct rsz_hash *h, const void *key)
