@@ -84,8 +84,15 @@ static int seg_alloc(struct rsz_array *a, unsigned int k, struct new_seg *s)
 		return err;
 	}
 	/* Elements are zero when they come into existence, and the slot
-	 * words start free. This is the growth's first touch. */
-	memset(s->mem, 0, bytes);
+	 * words start free. This is the growth's first touch. A raw owner
+	 * initialises its elements itself: only the slot words. */
+	if (a->hooks.raw) {
+		size_t elems = (size_t)seg_alloc_nr(a, k) * a->stride;
+
+		memset((char *)s->mem + elems, 0, bytes - elems);
+	} else {
+		memset(s->mem, 0, bytes);
+	}
 	return 0;
 }
 
@@ -359,6 +366,11 @@ static void array_work(struct rsz_work *w)
 	run_queued(a);
 	reclaim_async(a);
 	resize_unlock(a);
+}
+
+void rsz__array_run(struct rsz_array *a)
+{
+	array_work(&a->work);
 }
 
 int rsz__array_maintain(struct rsz_array *a)

@@ -286,7 +286,10 @@ static void check_shrink(struct rsz_hash *h)
 
 	if (!(h->flags & RSZ_F_SHRINK) || READ_ONCE(h->shrink_req))
 		return;
-	cap = hash_capacity(h);
+	/* PREALLOC capacity counts elements still waiting for their grace
+	 * period as in use, so it falls with every delete: compare with
+	 * what the pool holds instead. */
+	cap = prealloc(h) ? READ_ONCE(h->pool->capacity) : hash_capacity(h);
 	/* Hysteresis: shrink below a quarter full, to at most half full;
 	 * growth starts at three quarters. */
 	if (READ_ONCE(h->count) < cap / 4 && cap > h->initial_entries) {
@@ -848,6 +851,20 @@ static int pool_fit_table(struct rsz_hash *h, uint64_t pool_cap)
 			    table_fits_pool, pool_cap);
 }
 
+/* Start (not finish) a migration to a table that fits @pool_cap, so that
+ * inserts go on in the new table while the pool grows. */
+static void pool_start_table_growth(struct rsz_hash *h, uint64_t pool_cap)
+{
+	struct rsz_htab *t;
+
+	rsz_rcu_read_lock(h->flavor);
+	t = rsz_dereference(h->tbl);
+	if (!rsz_dereference(t->prev) && !table_fits_pool(h, t, pool_cap))
+		htab_start_migration(h, t, htab_size_for(pool_cap + pool_cap / 4 +
+							 h->pool_reserve));
+	rsz_rcu_read_unlock(h->flavor);
+}
+
 /* Capacity at least @target (already capped at max_entries). */
 static int do_grow(struct rsz_hash *h, uint64_t target)
 {
@@ -860,14 +877,22 @@ static int do_grow(struct rsz_hash *h, uint64_t target)
 		err = table_resize(h, htab_size_for(target), table_holds, target);
 		goto out;
 	}
-	/* The table first, so that no element of the grown pool finds the
-	 * table full; then the pool. */
-	want = pool_capacity(h) + (target > cap ? target - cap : 0);
-	err = pool_fit_table(h, want);
-	if (!err && target > cap) {
-		err = rsz_array_grow(h->pool, want, RSZ_GROW_WAIT);
-		WRITE_ONCE(h->pool_grow_failed_nomem, err == -ENOMEM);
-	}
+	if (target <= cap)
+		return pool_fit_table(h, pool_capacity(h));
+	/*
+	 * The pool grows by doubling segments, so its capacity after the
+	 * grow is the next power of two. The table migration starts first
+	 * and is finished last: inserts go into the new table at once and
+	 * help copy, and take elements as soon as the pool has grown.
+	 */
+	want = pool_capacity(h) + (target - cap);
+	pool_start_table_growth(h, roundup_pow_of_two(want));
+	err = rsz_array_grow(h->pool, want, RSZ_GROW_WAIT);
+	WRITE_ONCE(h->pool_grow_failed_nomem, err == -ENOMEM);
+	if (err == -E2BIG)	/* the pool's cap: max_entries plus the reserve */
+		err = 0;
+	if (!err)
+		err = pool_fit_table(h, pool_capacity(h));
 out:
 	if (err)
 		record_grow_failure(h, err);
@@ -917,7 +942,7 @@ static int hash_do_work(struct rsz_hash *h)
 
 	flush_retired(h);
 	if (prealloc(h))
-		rsz__array_maintain(h->pool);
+		rsz__array_run(h->pool);
 	rsz_rcu_read_lock(h->flavor);
 	{
 		struct rsz_htab *t = rsz_dereference(h->tbl);
@@ -1030,6 +1055,10 @@ int rsz_hash_maintain(struct rsz_hash *h)
 	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
 	if (h->has_worker)
 		rsz_flush_work(&h->work);
+	/* Unlike the worker, maintain waits for the pool's released
+	 * elements to come back, so that MANUAL maps reuse them. */
+	if (prealloc(h))
+		rsz__array_maintain(h->pool);
 	return hash_do_work(h);
 }
 
@@ -1110,6 +1139,7 @@ static struct rsz_array *pool_new(struct rsz_hash *h, const struct rsz_hash_opts
 		.reclaim = pool_reclaim,
 		.kick = pool_kick,
 		.ctx = h,
+		.raw = true,
 	};
 	struct rsz_array *a;
 

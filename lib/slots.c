@@ -165,7 +165,8 @@ claimed:
 	 * ordering that hands them the index (the caller's own). */
 	atomic_fetch_or_relaxed(&w->user, bit);
 	idx = (gw << 6) + (uint64_t)__builtin_ctzll(bit);
-	memset(rsz__array_elem(a, idx), 0, a->stride);
+	if (!a->hooks.raw)
+		memset(rsz__array_elem(a, idx), 0, a->stride);
 	/* Relaxed: a statistic and a watermark input, exact when quiet. */
 	used = atomic_add_return_relaxed(&a->nr_used, 1);
 	if (gw != start || (av | bit) == ~0ull) {
