@@ -168,5 +168,6 @@ int main(int argc, char **argv)
 	rsz_hash_destroy(h);
 	rsz_mem_destroy(mem);
 	urcu_memb_unregister_thread();
-	return dropped ? 2 : 0;
+	/* Dropped connections are the demo's result, not its failure. */
+	return 0;
 }
