@@ -279,7 +279,16 @@ static void *worker_main(void *arg)
 	rsz_flavor_t reg[8];
 	unsigned int nr_reg = 0;
 
+	sigset_t rcu_signal;
+
 	(void)arg;
+	/* Created with every signal blocked, so that the application's
+	 * signals go to its own threads; but urcu-signal's grace periods
+	 * signal every registered reader (SIGUSR1, its SIGRCU) and wait for
+	 * the answer, so that one must get through. */
+	sigemptyset(&rcu_signal);
+	sigaddset(&rcu_signal, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &rcu_signal, NULL);
 	for (;;) {
 		struct rsz_work *list, *rev = NULL;
 
