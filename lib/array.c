@@ -377,7 +377,7 @@ int rsz__array_maintain(struct rsz_array *a)
 {
 	if (!a)
 		return -EINVAL;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
 	run_queued(a);
 	reclaim_sync(a);
@@ -453,7 +453,7 @@ int rsz_array_grow(struct rsz_array *a, uint64_t nr_entries, unsigned int flags)
 		rsz__array_queue_grow(a, nr_entries < a->cap_limit ? nr_entries : a->cap_limit);
 		return nr_entries > a->cap_limit ? -E2BIG : -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
 	err = do_grow(a, nr_entries);
 	resize_unlock(a);
@@ -477,7 +477,7 @@ int rsz_array_shrink(struct rsz_array *a, unsigned int flags)
 		rsz__array_kick(a);
 		return -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
 	do_shrink(a, RSZ_SHRINK_ALL);
 	resize_unlock(a);
@@ -665,7 +665,7 @@ void rsz_array_destroy(struct rsz_array *a)
 {
 	if (!a)
 		return;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	/* Seq-cst: a reclaim callback that runs after this sees it and
 	 * kicks no more work. */
 	__atomic_store_n(&a->dying, 1, __ATOMIC_SEQ_CST);

@@ -899,10 +899,38 @@ out:
 	return err;
 }
 
+/* Default mode: the table size a shrink goes to: the smallest capacity at
+ * most half full that keeps the low watermark's free capacity and
+ * initial_entries. */
+static uint64_t shrink_size(struct rsz_hash *h)
+{
+	uint64_t count = READ_ONCE(h->count), target = 2 * count;
+
+	if (READ_ONCE(h->wm_user) && count + READ_ONCE(h->wm_low) > target)
+		target = count + READ_ONCE(h->wm_low);
+	if (target < h->initial_entries)
+		target = h->initial_entries;
+	return htab_size_for(target);
+}
+
+/* Would a shrink release anything now? (PREALLOC: the pool has segments
+ * beyond its first, which may be free once released elements are back.) */
+static bool shrink_possible(struct rsz_hash *h)
+{
+	bool r;
+
+	if (prealloc(h))
+		return READ_ONCE(h->pool->nr_segs) > 1;
+	rsz_rcu_read_lock(h->flavor);
+	r = shrink_size(h) < READ_ONCE(rsz_dereference(h->tbl)->size);
+	rsz_rcu_read_unlock(h->flavor);
+	return r;
+}
+
 static int do_shrink(struct rsz_hash *h)
 {
-	uint64_t count = READ_ONCE(h->count), target, size;
-	struct rsz_htab *t;
+	uint64_t size;
+	bool smaller;
 
 	if (prealloc(h)) {
 		uint64_t pool_cap;
@@ -911,27 +939,18 @@ static int do_shrink(struct rsz_hash *h)
 		/* Released elements come back after their grace period;
 		 * then the pool drops its free trailing segments. */
 		rsz__array_maintain(h->pool);
-		rsz_synchronize_rcu(h->flavor);
-		rsz__array_maintain(h->pool);
 		err = rsz_array_shrink(h->pool, RSZ_GROW_WAIT);
 		if (err)
 			return err;
 		pool_cap = pool_capacity(h);
 		size = htab_size_for(pool_cap + pool_cap / 4 + h->pool_reserve);
 	} else {
-		/* The smallest capacity at most half full, keeping the low
-		 * watermark's free capacity and initial_entries. */
-		target = 2 * count;
-		if (READ_ONCE(h->wm_user) && count + READ_ONCE(h->wm_low) > target)
-			target = count + READ_ONCE(h->wm_low);
-		if (target < h->initial_entries)
-			target = h->initial_entries;
-		size = htab_size_for(target);
+		size = shrink_size(h);
 	}
-	t = rsz_dereference(h->tbl);
-	if (size >= READ_ONCE(t->size))
-		return 0;
-	return table_resize(h, size, table_is_size, size);
+	rsz_rcu_read_lock(h->flavor);
+	smaller = size < READ_ONCE(rsz_dereference(h->tbl)->size);
+	rsz_rcu_read_unlock(h->flavor);
+	return smaller ? table_resize(h, size, table_is_size, size) : 0;
 }
 
 /* Everything queued: deferred frees, a migration to finish, grows and
@@ -1013,7 +1032,7 @@ int rsz_hash_grow(struct rsz_hash *h, uint64_t nr_entries, unsigned int flags)
 		queue_grow(h, nr_entries);
 		return beyond ? -E2BIG : -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	err = do_grow(h, nr_entries);
 	if (err)
 		return err;
@@ -1024,12 +1043,14 @@ int rsz_hash_shrink(struct rsz_hash *h, unsigned int flags)
 {
 	if (!h || flags > RSZ_GROW_WAIT)
 		return -EINVAL;
+	if (!shrink_possible(h))
+		return 0;
 	if (flags == RSZ_GROW_ASYNC) {
 		WRITE_ONCE(h->shrink_req, 1);
 		kick(h);
 		return -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	return do_shrink(h);
 }
 
@@ -1052,7 +1073,7 @@ int rsz_hash_maintain(struct rsz_hash *h)
 {
 	if (!h)
 		return -EINVAL;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	if (h->has_worker)
 		rsz_flush_work(&h->work);
 	/* Unlike the worker, maintain waits for the pool's released
@@ -1235,7 +1256,7 @@ void rsz_hash_destroy(struct rsz_hash *h)
 
 	if (!h)
 		return;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	WRITE_ONCE(h->dying, true);
 	if (h->has_worker)
 		rsz_flush_work(&h->work);
