@@ -268,9 +268,9 @@ static void returned_values_are_8_byte_aligned(void **state)
 	static const uint32_t vs[] = { 1, 3, 8, 12, 17, 100 };
 	struct env *e = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(ks); i++) {
-		for (size_t j = 0; j < ARRAY_SIZE(vs); j++) {
-			for (int mode = 0; mode < 2; mode++) {
+	for (int mode = 0; mode < 2; mode++) {
+		for (size_t i = 0; i < ARRAY_SIZE(ks); i++) {
+			for (size_t j = 0; j < ARRAY_SIZE(vs); j++) {
 				struct rsz_hash_opts o = env_opts(e, mode ? RSZ_F_PREALLOC : 0, 64, 0);
 				unsigned char key[512], val[128];
 
@@ -431,7 +431,7 @@ static void update_with_unknown_flags_returns_einval_before_any_key_check(void *
 {
 	static const uint64_t bad[] = { 3, 4, 7, 1ull << 32, UINT64_MAX };
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 1);
+	struct rsz_hash *h = mk(e, 0, 1, 1);
 	uint64_t v;
 
 	assert_int_equal(put(h, 1, 11, RSZ_ANY), 0);	/* now at max_entries */
@@ -462,7 +462,7 @@ static void update_with_null_key_or_value_returns_einval(void **state)
 static void update_replace_at_max_entries_succeeds(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 8);
+	struct rsz_hash *h = mk(e, 0, 8, 8);
 	uint64_t v;
 
 	fill(h, 0, 8);
@@ -478,7 +478,7 @@ static void update_replace_at_max_entries_succeeds(void **state)
 static void update_insert_at_max_entries_returns_e2big(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 8);
+	struct rsz_hash *h = mk(e, 0, 8, 8);
 	uint64_t v;
 
 	fill(h, 0, 8);
@@ -495,7 +495,7 @@ static void update_insert_at_max_entries_returns_e2big(void **state)
 static void update_exist_on_missing_key_at_max_entries_returns_enoent(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 8);
+	struct rsz_hash *h = mk(e, 0, 8, 8);
 
 	fill(h, 0, 8);
 	assert_int_equal(ins(h, 100, RSZ_EXIST), -ENOENT);
@@ -504,7 +504,7 @@ static void update_exist_on_missing_key_at_max_entries_returns_enoent(void **sta
 static void update_noexist_on_existing_key_at_max_entries_returns_eexist(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 8);
+	struct rsz_hash *h = mk(e, 0, 8, 8);
 
 	fill(h, 0, 8);
 	assert_int_equal(ins(h, 3, RSZ_NOEXIST), -EEXIST);
@@ -513,7 +513,7 @@ static void update_noexist_on_existing_key_at_max_entries_returns_eexist(void **
 static void update_at_max_entries_and_memory_limit_returns_e2big(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 8);
+	struct rsz_hash *h = mk(e, 0, 8, 8);
 
 	fill(h, 0, 8);
 	quiesce(e, h);
@@ -792,7 +792,7 @@ static void release_is_called_for_every_element_at_destroy(void **state)
 static void release_is_not_called_for_failed_updates(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, 0, 16, 4);
+	struct rsz_hash *h = mk(e, 0, 4, 4);
 
 	fill(h, 0, 4);
 	assert_int_equal(ins(h, 0, RSZ_NOEXIST), -EEXIST);
@@ -1287,13 +1287,13 @@ static void grow_fails_cleanly_at_every_allocation(void **state)
 	/* Fail the k-th allocation of a grow for every k until the grow
 	 * needs no more: each failure leaves the map whole and exact. */
 	for (uint64_t nth = 1; nth < 64; nth++) {
-		struct rsz_hash *h = mk(e, RSZ_F_MANUAL | (nth % 2 ? RSZ_F_PREALLOC : 0), 16, 0);
+		struct rsz_hash *h = mk(e, RSZ_F_MANUAL | (nth > 32 ? RSZ_F_PREALLOC : 0), 16, 0);
 		uint64_t v;
 		int r;
 
 		fill(h, 0, 16);
 		quiesce(e, h);
-		__atomic_store_n(&e->ta.fail_at, e->ta.calls + (nth + 1) / 2, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->ta.fail_at, e->ta.calls + (nth - 1) % 32 + 1, __ATOMIC_RELAXED);
 		r = rsz_hash_grow(h, 20000, RSZ_GROW_WAIT);
 		__atomic_store_n(&e->ta.fail_at, 0, __ATOMIC_RELAXED);
 		assert_true(r == 0 || r == -ENOMEM);
@@ -1660,6 +1660,21 @@ static void set_watermarks_with_high_below_low_returns_einval(void **state)
 static void set_watermarks_clamps_high_to_max_entries(void **state)
 {
 	struct env *e = *state;
+	struct rsz_hash *h = mk(e, RSZ_F_MANUAL, 100, 1000);
+
+	assert_int_equal(rsz_hash_set_watermarks(h, 50, 5000), 0);
+	fill(h, 0, hstat(h).capacity - 40);
+	assert_int_equal(hstat(h).grow_pending, 1);
+	/* high is the cap, not a grow beyond it: no failure, no E2BIG */
+	assert_int_equal(rsz_hash_maintain(h), 0);
+	assert_true(hstat(h).capacity >= 1000);
+	assert_int_equal(hstat(h).nr_grow_failed, 0);
+	assert_int_equal(hstat(h).last_grow_error, 0);
+}
+
+static void prealloc_set_watermarks_clamps_high_to_max_entries(void **state)
+{
+	struct env *e = *state;
 	struct rsz_hash *h = mk(e, RSZ_F_PREALLOC | RSZ_F_MANUAL, 100, 1000);
 
 	assert_int_equal(rsz_hash_set_watermarks(h, 50, 5000), 0);
@@ -1721,10 +1736,9 @@ static void prealloc_default_policy_counts_free_pool_elements(void **state)
 	assert_true(hstat(h).capacity >= 2 * cap);
 }
 
-static void watermark_grow_brings_free_capacity_to_high(void **state)
+static void watermark_grow(struct env *e, uint32_t flags)
 {
-	struct env *e = *state;
-	struct rsz_hash *h = mk(e, RSZ_F_PREALLOC | RSZ_F_MANUAL, 200, 0);
+	struct rsz_hash *h = mk(e, flags | RSZ_F_MANUAL, 200, 0);
 	struct rsz_hash_stat st;
 	uint64_t cap = hstat(h).capacity;
 
@@ -1734,6 +1748,16 @@ static void watermark_grow_brings_free_capacity_to_high(void **state)
 	assert_int_equal(rsz_hash_maintain(h), 0);
 	st = hstat(h);
 	assert_true(st.capacity - st.count >= 3000);
+}
+
+static void watermark_grow_brings_free_capacity_to_high(void **state)
+{
+	watermark_grow(*state, 0);
+}
+
+static void prealloc_watermark_grow_brings_free_capacity_to_high(void **state)
+{
+	watermark_grow(*state, RSZ_F_PREALLOC);
 }
 
 static void default_map_grows_in_background_past_75_percent(void **state)
@@ -1753,7 +1777,7 @@ static void default_map_grows_in_background_past_75_percent(void **state)
 static void manual_map_grows_nothing_until_maintain(void **state)
 {
 	struct env *e = *state;
-	struct rsz_hash *h = mk(e, RSZ_F_MANUAL | RSZ_F_PREALLOC, 100, 0);
+	struct rsz_hash *h = mk(e, RSZ_F_MANUAL, 100, 0);
 	uint64_t cap = hstat(h).capacity;
 
 	fill(h, 0, cap - 5);
@@ -1846,30 +1870,44 @@ static void stat_with_smaller_size_writes_only_that_many_bytes(void **state)
 
 /* ---- memory accounting --------------------------------------------------- */
 
+static void mixed_operations(struct env *e, uint32_t flags)
+{
+	struct rsz_hash *h = mk(e, flags, 16, 0);
+	uint64_t seed = 7, v;
+
+	for (int i = 0; i < 20000; i++) {
+		uint64_t k = test_rand(&seed) % 2000;
+		int r;
+
+		switch (test_rand(&seed) % 3) {
+		case 0:
+			r = ins(h, k, RSZ_ANY);
+			assert_true(r == 0 || ((flags & RSZ_F_PREALLOC) && r == -EAGAIN));
+			break;
+		case 1:
+			(void)del(h, k);
+			break;
+		default:
+			(void)get(h, k, &v);
+			break;
+		}
+	}
+	assert_int_equal(rsz_hash_shrink(h, RSZ_GROW_WAIT), 0);
+	assert_exact_accounting(e);
+	rsz_hash_destroy(h);
+	e->h = NULL;
+	assert_int_equal(test_alloc_live(&e->ta), 0);
+	assert_int_equal(mem_stat_of(e->mem).usage, 0);
+}
+
 static void usage_equals_allocator_live_bytes_after_mixed_operations(void **state)
 {
-	struct env *e = *state;
+	mixed_operations(*state, 0);
+}
 
-	for (int mode = 0; mode < 2; mode++) {
-		struct rsz_hash *h = mk(e, mode ? RSZ_F_PREALLOC : 0, 16, 0);
-		uint64_t seed = 7, v;
-
-		for (int i = 0; i < 20000; i++) {
-			uint64_t k = test_rand(&seed) % 2000;
-
-			switch (test_rand(&seed) % 3) {
-			case 0: (void)ins(h, k, RSZ_ANY); break;
-			case 1: (void)del(h, k); break;
-			default: (void)get(h, k, &v); break;
-			}
-		}
-		assert_int_equal(rsz_hash_shrink(h, RSZ_GROW_WAIT), 0);
-		assert_exact_accounting(e);
-		rsz_hash_destroy(h);
-		e->h = NULL;
-		assert_int_equal(test_alloc_live(&e->ta), 0);
-		assert_int_equal(mem_stat_of(e->mem).usage, 0);
-	}
+static void prealloc_usage_equals_allocator_live_bytes_after_mixed_operations(void **state)
+{
+	mixed_operations(*state, RSZ_F_PREALLOC);
 }
 
 static void deferred_frees_show_in_counter_until_grace_period(void **state)
@@ -1891,11 +1929,12 @@ static void deferred_frees_show_in_counter_until_grace_period(void **state)
 	assert_exact_accounting(e);
 }
 
-static void destroy_uncharges_everything(void **state)
+static void destroy_after(struct env *e, uint32_t flags)
 {
-	struct env *e = *state;
-	struct rsz_hash *h = mk(e, RSZ_F_PREALLOC, 16, 0);
+	struct rsz_hash *h = mk(e, flags, 16, 0);
 
+	if (flags & RSZ_F_PREALLOC)
+		assert_int_equal(rsz_hash_grow(h, 1000, RSZ_GROW_WAIT), 0);
 	fill(h, 0, 1000);
 	for (uint64_t k = 0; k < 500; k++)
 		assert_int_equal(del(h, k), 0);
@@ -1905,6 +1944,16 @@ static void destroy_uncharges_everything(void **state)
 	assert_int_equal(mem_stat_of(e->mem).usage, 0);
 	assert_int_equal(mem_stat_of(e->mem).deferred, 0);
 	assert_int_equal(rel_calls(&e->rel), 1000);
+}
+
+static void destroy_uncharges_everything(void **state)
+{
+	destroy_after(*state, 0);
+}
+
+static void prealloc_destroy_uncharges_everything(void **state)
+{
+	destroy_after(*state, RSZ_F_PREALLOC);
 }
 
 static void memory_counter_never_passes_its_max(void **state)
@@ -1987,12 +2036,12 @@ static void new_with_value_size_too_large_fails_e2big(void **state)
 	assert_non_null(e->h);
 }
 
-static void new_with_initial_entries_above_max_entries_fails_e2big(void **state)
+static void new_with_initial_entries_above_max_entries_fails_einval(void **state)
 {
 	struct env *e = *state;
 	struct rsz_hash_opts o = env_opts(e, 0, 101, 100);
 
-	assert_new_fails(e, &o, E2BIG);
+	assert_new_fails(e, &o, EINVAL);
 	o.initial_entries = 100;
 	e->h = rsz_hash_new(&o);
 	assert_non_null(e->h);
@@ -2487,10 +2536,12 @@ int main(void)
 		T(prealloc_shrink_returns_memory_after_a_burst),
 		T(set_watermarks_with_high_below_low_returns_einval),
 		T(set_watermarks_clamps_high_to_max_entries),
+		T(prealloc_set_watermarks_clamps_high_to_max_entries),
 		T(watermark_low_zero_turns_automatic_growth_off),
 		T(default_policy_grows_when_75_percent_full),
 		T(prealloc_default_policy_counts_free_pool_elements),
 		T(watermark_grow_brings_free_capacity_to_high),
+		T(prealloc_watermark_grow_brings_free_capacity_to_high),
 		T(default_map_grows_in_background_past_75_percent),
 		T(manual_map_grows_nothing_until_maintain),
 		T(maintain_then_barrier_leaves_exact_accounting),
@@ -2498,14 +2549,16 @@ int main(void)
 		T(stat_fills_caller_size_and_zeroes_unknown_tail),
 		T(stat_with_smaller_size_writes_only_that_many_bytes),
 		T(usage_equals_allocator_live_bytes_after_mixed_operations),
+		T(prealloc_usage_equals_allocator_live_bytes_after_mixed_operations),
 		T(deferred_frees_show_in_counter_until_grace_period),
 		T(destroy_uncharges_everything),
+		T(prealloc_destroy_uncharges_everything),
 		T(memory_counter_never_passes_its_max),
 		T(new_with_null_opts_fails_einval),
 		T(new_with_key_size_zero_fails_einval),
 		T(new_with_key_size_above_512_fails_e2big),
 		T(new_with_value_size_too_large_fails_e2big),
-		T(new_with_initial_entries_above_max_entries_fails_e2big),
+		T(new_with_initial_entries_above_max_entries_fails_einval),
 		T(new_with_overflowing_sizes_fails_e2big),
 		T(new_with_unknown_flags_fails_einval),
 		T(new_with_opts_sz_too_small_fails_einval),
@@ -2519,5 +2572,8 @@ int main(void)
 		T(forked_child_keeps_using_the_map),
 	};
 
+	/* RSZ_TEST_FILTER=pattern runs only the matching tests. */
+	if (getenv("RSZ_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("RSZ_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
