@@ -262,13 +262,12 @@ static void value_size_zero_lookup_returns_non_null_token(void **state)
 	urcu_memb_read_unlock();
 }
 
-static void returned_values_are_8_byte_aligned(void **state)
+static void values_are_8_byte_aligned(struct env *e, int mode)
 {
 	static const uint32_t ks[] = { 1, 3, 5, 8, 13, 64, 511 };
 	static const uint32_t vs[] = { 1, 3, 8, 12, 17, 100 };
-	struct env *e = *state;
 
-	for (int mode = 0; mode < 2; mode++) {
+	{
 		for (size_t i = 0; i < ARRAY_SIZE(ks); i++) {
 			for (size_t j = 0; j < ARRAY_SIZE(vs); j++) {
 				struct rsz_hash_opts o = env_opts(e, mode ? RSZ_F_PREALLOC : 0, 64, 0);
@@ -301,6 +300,16 @@ static void returned_values_are_8_byte_aligned(void **state)
 			}
 		}
 	}
+}
+
+static void returned_values_are_8_byte_aligned(void **state)
+{
+	values_are_8_byte_aligned(*state, 0);
+}
+
+static void prealloc_returned_values_are_8_byte_aligned(void **state)
+{
+	values_are_8_byte_aligned(*state, 1);
 }
 
 static void keys_differing_only_in_last_byte_are_distinct(void **state)
@@ -1280,20 +1289,18 @@ static void grow_allocator_failure_returns_enomem_and_changes_nothing(void **sta
 	assert_int_equal(rsz_hash_grow(h, 100000, RSZ_GROW_WAIT), 0);
 }
 
-static void grow_fails_cleanly_at_every_allocation(void **state)
+static void grow_fails_cleanly(struct env *e, uint32_t flags)
 {
-	struct env *e = *state;
-
-	/* Fail the k-th allocation of a grow for every k until the grow
-	 * needs no more: each failure leaves the map whole and exact. */
-	for (uint64_t nth = 1; nth < 64; nth++) {
-		struct rsz_hash *h = mk(e, RSZ_F_MANUAL | (nth > 32 ? RSZ_F_PREALLOC : 0), 16, 0);
+	/* Fail the k-th allocation of a grow for every k up to 32: each
+	 * failure leaves the map whole and exact. */
+	for (uint64_t nth = 1; nth <= 32; nth++) {
+		struct rsz_hash *h = mk(e, RSZ_F_MANUAL | flags, 16, 0);
 		uint64_t v;
 		int r;
 
 		fill(h, 0, 16);
 		quiesce(e, h);
-		__atomic_store_n(&e->ta.fail_at, e->ta.calls + (nth - 1) % 32 + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->ta.fail_at, e->ta.calls + nth, __ATOMIC_RELAXED);
 		r = rsz_hash_grow(h, 20000, RSZ_GROW_WAIT);
 		__atomic_store_n(&e->ta.fail_at, 0, __ATOMIC_RELAXED);
 		assert_true(r == 0 || r == -ENOMEM);
@@ -1308,6 +1315,16 @@ static void grow_fails_cleanly_at_every_allocation(void **state)
 		assert_int_equal(test_alloc_live(&e->ta), 0);
 		assert_int_equal(mem_stat_of(e->mem).usage, 0);
 	}
+}
+
+static void grow_fails_cleanly_at_every_allocation(void **state)
+{
+	grow_fails_cleanly(*state, 0);
+}
+
+static void prealloc_grow_fails_cleanly_at_every_allocation(void **state)
+{
+	grow_fails_cleanly(*state, RSZ_F_PREALLOC);
 }
 
 static void prealloc_after_grow_wait_n_minus_count_inserts_succeed(void **state)
@@ -2156,11 +2173,9 @@ static void new_refused_by_memory_limit_fails_enomem(void **state)
 	assert_new_fails(e, &o, ENOMEM);
 }
 
-static void new_fails_cleanly_at_every_allocation(void **state)
+static void new_fails_cleanly(struct env *e, int prealloc)
 {
-	struct env *e = *state;
-
-	for (int prealloc = 0; prealloc < 2; prealloc++) {
+	{
 		for (uint64_t nth = 1;; nth++) {
 			struct rsz_hash_opts o = env_opts(e, prealloc ? RSZ_F_PREALLOC : 0, 5000, 0);
 			struct rsz_hash *h;
@@ -2182,6 +2197,16 @@ static void new_fails_cleanly_at_every_allocation(void **state)
 			assert_true(nth < 10000);
 		}
 	}
+}
+
+static void new_fails_cleanly_at_every_allocation(void **state)
+{
+	new_fails_cleanly(*state, 0);
+}
+
+static void prealloc_new_fails_cleanly_at_every_allocation(void **state)
+{
+	new_fails_cleanly(*state, 1);
 }
 
 /* ---- async-signal safety ------------------------------------------------- */
@@ -2381,7 +2406,7 @@ static int child_uses_map(struct rsz_hash *h)
 {
 	uint64_t v;
 
-	alarm(60);
+	alarm(20);	/* a hang in the child fails the test instead of the suite */
 	for (uint64_t k = 0; k < 100; k++)
 		if (get(h, k, &v) || v != val_of(k))
 			return 10;
@@ -2404,12 +2429,9 @@ static int child_uses_map(struct rsz_hash *h)
 	return 0;
 }
 
-static void forked_child_keeps_using_the_map(void **state)
+static void fork_and_use(struct env *e, int prealloc)
 {
-	struct env *e = *state;
-	int prealloc;
-
-	for (prealloc = 0; prealloc < 2; prealloc++) {
+	{
 		struct rsz_hash *h = mk(e, prealloc ? RSZ_F_PREALLOC : 0, 16, 0);
 		int status;
 		pid_t pid;
@@ -2440,6 +2462,16 @@ static void forked_child_keeps_using_the_map(void **state)
 	}
 }
 
+static void forked_child_keeps_using_the_map(void **state)
+{
+	fork_and_use(*state, 0);
+}
+
+static void prealloc_forked_child_keeps_using_the_map(void **state)
+{
+	fork_and_use(*state, 1);
+}
+
 /* ------------------------------------------------------------------------- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, env_setup, env_teardown)
@@ -2460,6 +2492,7 @@ int main(void)
 		T(lookup_copy_with_null_arguments_returns_einval),
 		T(value_size_zero_lookup_returns_non_null_token),
 		T(returned_values_are_8_byte_aligned),
+		T(prealloc_returned_values_are_8_byte_aligned),
 		T(keys_differing_only_in_last_byte_are_distinct),
 		T(large_values_round_trip),
 		T(update_any_inserts_missing_key),
@@ -2516,6 +2549,7 @@ int main(void)
 		T(grow_async_refused_by_memory_limit_is_recorded_by_maintain),
 		T(grow_allocator_failure_returns_enomem_and_changes_nothing),
 		T(grow_fails_cleanly_at_every_allocation),
+		T(prealloc_grow_fails_cleanly_at_every_allocation),
 		T(prealloc_after_grow_wait_n_minus_count_inserts_succeed),
 		T(manual_prealloc_after_grow_wait_n_minus_count_inserts_succeed),
 		T(prealloc_capacity_is_count_plus_free_pool_elements),
@@ -2568,8 +2602,10 @@ int main(void)
 		T(new_with_allocator_missing_functions_fails_einval),
 		T(new_refused_by_memory_limit_fails_enomem),
 		T(new_fails_cleanly_at_every_allocation),
+		T(prealloc_new_fails_cleanly_at_every_allocation),
 		T(signal_handler_interrupting_prealloc_calls_keeps_contents_exact),
 		T(forked_child_keeps_using_the_map),
+		T(prealloc_forked_child_keeps_using_the_map),
 	};
 
 	/* RSZ_TEST_FILTER=pattern runs only the matching tests. */
