@@ -5,6 +5,18 @@
  * test, through the public API only. Every test runs in a fresh
  * environment (counting allocator, memory counter, release recorder) whose
  * teardown checks that destroy returned every byte.
+ *
+ * KNOWN FAILURES against main 673d6ad (the tests hold the contract; the
+ * implementation does not meet it yet; see the helper's report):
+ * - every prealloc_* test and signal_handler_interrupting_prealloc_calls_*:
+ *   rsz_hash_new() refuses RSZ_F_PREALLOC (errno ENOSYS) until the pool lands.
+ * - shrink_with_nothing_to_release_returns_zero: rsz_hash_shrink(ASYNC)
+ *   returns -EINPROGRESS unconditionally; the contract says 0 when there
+ *   is nothing to release.
+ * - forked_child_keeps_using_the_map: in the child, rsz_hash_maintain()
+ *   blocks forever in rsz_flush_work() (the restarted worker sleeps in
+ *   sem_wait and never runs the flushed item), and the child's call_rcu
+ *   thread spins in urcu_memb_synchronize_rcu.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1044,6 +1056,55 @@ static void get_next_key_from_never_present_key_continues_at_its_place(void **st
 	}
 	rsz_hash_destroy(with);
 	rsz_hash_destroy(without);
+}
+
+static void maps_without_zero_seed_are_keyed_differently(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash_opts o = env_opts(e, 0, 16, 0);
+	struct rsz_hash *a, *b;
+	enum { N = 64 };
+	uint64_t oa[N], ob[N];
+
+	/* Hash-flooding defence is a per-map random seed: two maps holding
+	 * the same keys walk them in different orders (64! orders; equal
+	 * only if the seeds collide). */
+	o.release = NULL;
+	a = rsz_hash_new(&o);
+	b = rsz_hash_new(&o);
+	assert_non_null(a);
+	assert_non_null(b);
+	fill(a, 0, N);
+	fill(b, 0, N);
+	assert_int_equal(walk(a, oa, N), N);
+	assert_int_equal(walk(b, ob, N), N);
+	assert_memory_not_equal(oa, ob, sizeof(oa));
+	rsz_hash_destroy(a);
+	rsz_hash_destroy(b);
+}
+
+static void maps_with_zero_seed_walk_in_the_same_order(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash_opts o = env_opts(e, RSZ_F_ZERO_SEED, 16, 0);
+	struct rsz_hash *a, *b;
+	enum { N = 64 };
+	uint64_t oa[N], ob[N];
+
+	o.release = NULL;
+	a = rsz_hash_new(&o);
+	o.initial_entries = 5000;	/* another table size, same order */
+	b = rsz_hash_new(&o);
+	assert_non_null(a);
+	assert_non_null(b);
+	fill(a, 0, N);
+	for (uint64_t k = N; k-- > 0;)
+		assert_int_equal(ins(b, k, RSZ_NOEXIST), 0);
+	assert_int_equal(walk(a, oa, N), N);
+	assert_int_equal(walk(b, ob, N), N);
+	assert_memory_equal(oa, ob, sizeof(oa));
+	rsz_hash_destroy(a);
+	rsz_hash_destroy(b);
 }
 
 static void get_next_key_order_is_unchanged_by_resizes(void **state)
@@ -2434,6 +2495,12 @@ static int child_uses_map(struct rsz_hash *h)
 
 static void fork_and_use(struct env *e, int prealloc)
 {
+	const char *tsan = getenv("RSZ_UNDER_TSAN");
+
+	/* ThreadSanitizer dies when a multi-threaded process's child starts
+	 * a thread (die_after_fork), and rsz restarts its worker there. */
+	if (tsan && *tsan && strcmp(tsan, "0"))
+		skip();
 	{
 		struct rsz_hash *h = mk(e, prealloc ? RSZ_F_PREALLOC : 0, 16, 0);
 		int status;
@@ -2537,6 +2604,8 @@ int main(void)
 		T(get_next_key_from_deleted_key_continues_at_its_place),
 		T(get_next_key_from_never_present_key_continues_at_its_place),
 		T(get_next_key_order_is_unchanged_by_resizes),
+		T(maps_without_zero_seed_are_keyed_differently),
+		T(maps_with_zero_seed_walk_in_the_same_order),
 		T(grow_async_when_satisfied_returns_zero),
 		T(grow_async_queues_and_returns_einprogress),
 		T(grow_async_completes_in_background),
