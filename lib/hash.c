@@ -508,6 +508,39 @@ static struct rsz_htab *writable_table(struct rsz_hash *h, uint64_t hash)
 }
 
 /*
+ * PREALLOC: ask the background work for a table of at least @size slots
+ * (1: just fit for the pool, which also drops tombstones).
+ */
+static void request_table(struct rsz_hash *h, uint64_t size)
+{
+	uint64_t cur = READ_ONCE(h->table_req);
+
+	while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
+		;
+	__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
+	kick(h);
+}
+
+/*
+ * PREALLOC, after a delete: tombstones are never reused, so once the
+ * unused slots no longer cover the pool's free elements, ask for a
+ * rehash before an insert finds the table full (which would be -EAGAIN).
+ */
+static void check_table_room(struct rsz_hash *h)
+{
+	struct rsz_htab *t;
+	uint64_t room, need;
+
+	rsz_rcu_read_lock(h->flavor);
+	t = rsz_dereference(h->tbl);
+	room = t->max_used - (READ_ONCE(t->used) < t->max_used ? READ_ONCE(t->used) : t->max_used);
+	rsz_rcu_read_unlock(h->flavor);
+	need = rsz__array_free_slots(h->pool) + READ_ONCE(h->pool->nr_pending);
+	if (room < need && !READ_ONCE(h->table_req))
+		request_table(h, 1);
+}
+
+/*
  * The table @t is full: replace it (default mode; the caller allocates
  * anyway), or report -EAGAIN with the work queued (PREALLOC). @long_run:
  * the insert ran past the probe limit, which only a larger table cures
@@ -521,12 +554,7 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 	int err;
 
 	if (prealloc(h)) {
-		uint64_t cur = READ_ONCE(h->table_req);
-
-		while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
-			;
-		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
-		kick(h);
+		request_table(h, long_run ? t->size * 2 : 1);
 		return -EAGAIN;
 	}
 	prev = rsz_dereference(t->prev);
@@ -692,8 +720,11 @@ recheck:
 		goto recheck;
 	}
 	rsz_rcu_read_unlock(h->flavor);
-	if (ret == 0)
+	if (ret == 0) {
+		if (prealloc(h))
+			check_table_room(h);
 		check_shrink(h);
+	}
 	return ret;
 }
 
@@ -981,12 +1012,17 @@ static int hash_do_work(struct rsz_hash *h)
 				ret = err;
 		}
 		target = xchg(&h->table_req, 0);
-		if (target && !READ_ONCE(h->dying)) {
+		if (target > 1 && !READ_ONCE(h->dying))
 			err = table_resize(h, target, table_is_at_least, target);
-			if (err) {
-				record_grow_failure(h, err);
-				ret = err;
-			}
+		else
+			err = 0;
+		/* PREALLOC: keep the table fit for the pool (room for every
+		 * free element, tombstones dropped) on every run. */
+		if (!err && prealloc(h) && !READ_ONCE(h->dying))
+			err = pool_fit_table(h, pool_capacity(h));
+		if (err) {
+			record_grow_failure(h, err);
+			ret = err;
 		}
 		if (xchg(&h->shrink_req, 0) && !READ_ONCE(h->dying)) {
 			err = do_shrink(h);
@@ -1167,8 +1203,13 @@ static struct rsz_array *pool_new(struct rsz_hash *h, const struct rsz_hash_opts
 	if (o->max_entries)
 		ao.max_entries = o->max_entries + h->pool_reserve;
 	a = rsz__array_new(&ao, &hooks);
-	if (!a)
+	if (!a) {
 		*err = -errno;
+		return NULL;
+	}
+	/* The map's watermarks decide when the pool grows, not the pool's
+	 * own default policy. */
+	rsz_array_set_watermarks(a, 0, 0);
 	return a;
 }
 
