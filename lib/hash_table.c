@@ -116,16 +116,17 @@ static void copy_slot(struct rsz_hash *h, struct rsz_htab *old, uint64_t i, uint
 {
 	struct rsz_htab *new = rsz_dereference(old->next);
 	struct rsz_hash_elem *e;
-	uint64_t j;
+	uint64_t j, hash;
 
 	if (!slot_has_elem(w) || slot_is_moved(w))
 		return;
 	e = slot_elem(w);
-	for (j = htab_home(new, e->hash); j < new->nslots; j++) {
+	hash = elem_hash(h, e);
+	for (j = htab_home(new, hash); j < new->nslots; j++) {
 		uint64_t w2 = slot_load(&new->slots[j]);
 again:
 		if (w2 == SLOT_EMPTY) {
-			uint64_t cand = slot_make(e) | SLOT_PENDING;
+			uint64_t cand = slot_make(e, hash) | SLOT_PENDING;
 
 			if (!try_cmpxchg(&new->slots[j], &w2, cand))
 				goto again;
@@ -137,9 +138,9 @@ again:
 		 * finished (I6), and then old[i] is MOVED already. */
 		if (slot_is_frozen(w2))
 			return;
-		if (!slot_has_elem(w2) || rsz_tagptr_tag(w2) != hash_tag(e->hash))
+		if (!slot_has_elem(w2) || rsz_tagptr_tag(w2) != hash_tag(hash))
 			continue;
-		if (!elem_match(h, slot_elem(w2), e->hash, elem_key(h, e)))
+		if (!elem_match(h, slot_elem(w2), elem_key(h, e)))
 			continue;
 		if (w2 & SLOT_PENDING) {
 			htab_resolve_pending(h, new, j, w2);
@@ -160,13 +161,13 @@ void htab_resolve_pending(struct rsz_hash *h, struct rsz_htab *t, uint64_t j, ui
 {
 	struct rsz_htab *old = rsz_dereference(t->prev);
 	struct rsz_hash_elem *e = slot_elem(w);
-	uint64_t frozen = slot_make(e) | SLOT_FROZEN;
+	uint64_t hash = elem_hash(h, e);
+	uint64_t frozen = slot_make(e, hash) | SLOT_FROZEN;
 	bool confirmed = false;
 	uint64_t x;
 
-	(void)h;
 	if (old) {
-		for (uint64_t i = htab_home(old, e->hash); i < old->nslots; i++) {
+		for (uint64_t i = htab_home(old, hash); i < old->nslots; i++) {
 			uint64_t s = slot_load(&old->slots[i]);
 
 			if (s == frozen) {
