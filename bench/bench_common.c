@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,18 +168,71 @@ void cpu_share_counters(struct rsz_bench *b, const struct cpu_snap *a,
 	rsz_bench_counter(b, "callrcu_cpu_pct", 100 * (z->callrcu - a->callrcu) / proc, false);
 }
 
+/* ---- quiet ------------------------------------------------------------- */
+
+/*
+ * Wait until no other thread of the process burns CPU (rculfhash's resize
+ * workqueue shrinking a deleted table, call_rcu threads freeing millions
+ * of elements, rsz's worker), and hand glibc's free lists back first, so
+ * that one run's cleanup is never timed in the next: seen as a 64K insert
+ * run taking 30 us per insert right after an 8M table was destroyed.
+ */
+void bench_quiesce(void)
+{
+	struct timespec ms20 = { 0, 20 * 1000 * 1000 }, ts;
+	double self0, proc0, self1, proc1;
+
+	urcu_memb_barrier();
+	malloc_trim(0);
+	for (int i = 0; i < 250; i++) {
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		self0 = ts.tv_sec + ts.tv_nsec * 1e-9;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		proc0 = ts.tv_sec + ts.tv_nsec * 1e-9;
+		nanosleep(&ms20, NULL);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		self1 = ts.tv_sec + ts.tv_nsec * 1e-9;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		proc1 = ts.tv_sec + ts.tv_nsec * 1e-9;
+		if ((proc1 - proc0) - (self1 - self0) < 0.001)
+			break;
+	}
+}
+
 /* ---- the built-table cache ----------------------------------------- */
+
+/*
+ * One built table per kind, so that the kinds run back to back on each
+ * configuration (their ratio then spans seconds, not minutes, of a
+ * shared machine's drifting load).
+ */
+#define BMAP_SLOTS 4
+static struct bmap_built *slot[BMAP_SLOTS];
+static struct bmap_built *cur;
+
+static void drop_one(struct bmap_built *bm)
+{
+	bm->ops->destroy(bm->map);
+	urcu_memb_barrier();
+	if (bm->cfg.mem)
+		rsz_mem_destroy(bm->cfg.mem);
+	free(bm);
+}
 
 void bmap_drop(void)
 {
-	if (!cur)
-		return;
-	cur->ops->destroy(cur->map);
-	urcu_memb_barrier();
-	if (cur->cfg.mem)
-		rsz_mem_destroy(cur->cfg.mem);
-	free(cur);
+	bool any = false;
+
+	for (int i = 0; i < BMAP_SLOTS; i++) {
+		if (slot[i]) {
+			drop_one(slot[i]);
+			slot[i] = NULL;
+			any = true;
+		}
+	}
 	cur = NULL;
+	if (any)
+		bench_quiesce();
 }
 
 struct bmap_built *bmap_current(void)
@@ -190,13 +244,25 @@ struct bmap_built *bmap_get(const struct bmap_ops *ops, uint64_t n, uint32_t ks,
 {
 	uint64_t key[2] = { 0 }, val[8] = { 0 };
 	struct bmap_built *bm;
+	int s = -1;
 	double t0;
 
 	bench_init_threads();
-	if (cur && cur->ops == ops && cur->cfg.n == n && cur->cfg.key_size == ks &&
-	    cur->cfg.value_size == vs)
-		return cur;
-	bmap_drop();
+	cur = NULL;
+	for (int i = 0; i < BMAP_SLOTS; i++) {
+		bm = slot[i];
+		if (bm && bm->ops == ops) {
+			if (bm->cfg.n == n && bm->cfg.key_size == ks && bm->cfg.value_size == vs)
+				return cur = bm;
+			drop_one(bm);
+			slot[i] = NULL;
+			bench_quiesce();
+		}
+		if (!slot[i] && s < 0)
+			s = i;
+	}
+	if (s < 0)
+		return NULL;
 	bm = calloc(1, sizeof(*bm));
 	if (!bm)
 		return NULL;
@@ -235,8 +301,9 @@ struct bmap_built *bmap_get(const struct bmap_ops *ops, uint64_t n, uint32_t ks,
 		if (st.usage)
 			bm->bytes_counter = (double)st.usage;
 	}
-	cur = bm;
-	return bm;
+	bench_quiesce();
+	slot[s] = bm;
+	return cur = bm;
 fail:
 	urcu_memb_barrier();
 	if (bm->cfg.mem)

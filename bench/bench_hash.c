@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 /*
- * rsz's hash map in the shared map benchmarks (bench_maps.h), beside the
- * baselines of bench_baselines.c, and the runs only rsz can make: the
- * burst into an RSZ_F_PREALLOC map and the memory after it.
+ * The hash map benchmarks: rsz's map against the fixed hash (BPF's
+ * preallocated hash map, baseline_fixed_hash.c) and liburcu's rculfhash
+ * (baseline_rculfhash.c), on the shared bodies of bench_maps.h; then the
+ * runs only rsz can make: the burst into an RSZ_F_PREALLOC map and the
+ * memory after it.
+ *
+ * Each benchmark takes the table as its `impl' argument and google-benchmark
+ * varies it fastest, so the three tables run back to back on every
+ * configuration: their ratio spans seconds of a shared machine's drifting
+ * load, not minutes. Each case of the dispatch inlines the body with a
+ * constant ops table, so the loop calls each table directly: rsz through
+ * its shared library, the baselines in their own compilation units.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,7 +23,131 @@
 #include <rsz/hash.h>
 
 #include "baseline_fixed_hash.h"
+#include "baseline_rculfhash.h"
 #include "bench_maps.h"
+
+enum { IMPL_FIXED = 1, IMPL_RSZ = 2, IMPL_RCULFHASH = 3 };
+#define IMPLS { IMPL_FIXED, IMPL_RSZ, IMPL_RCULFHASH }
+
+/* ---- fixed hash ------------------------------------------------------ */
+
+static void *fx_create(const struct bmap_cfg *c)
+{
+	return fixed_hash_new(c->key_size, c->value_size, c->fixed_size, c->ca);
+}
+
+static void fx_destroy(void *m)
+{
+	fixed_hash_destroy(m);
+}
+
+static void *fx_lookup(void *m, const void *key)
+{
+	return fixed_hash_lookup(m, key);
+}
+
+static int fx_update(void *m, const void *key, const void *value, uint64_t flags)
+{
+	return fixed_hash_update(m, key, value, flags);
+}
+
+static int fx_delete(void *m, const void *key)
+{
+	return fixed_hash_delete(m, key);
+}
+
+static uint64_t fx_mem(void *m, const struct bmap_cfg *c)
+{
+	return c->ca ? count_alloc_usable(c->ca) : fixed_hash_mem_bytes(m);
+}
+
+static void fx_settle(void *m)
+{
+	(void)m;
+}
+
+static const struct bmap_ops fixed_ops = {
+	.name = "fixed", .create = fx_create, .destroy = fx_destroy,
+	.lookup = fx_lookup, .update = fx_update, .del = fx_delete,
+	.mem_alloc = fx_mem, .settle = fx_settle,
+};
+
+/* ---- rculfhash ------------------------------------------------------- */
+
+static void *lf_create(const struct bmap_cfg *c)
+{
+	static bool named;
+	struct tidset before;
+	void *m;
+
+	/* The first table starts liburcu's resize workqueue thread. */
+	tidset_snap(&before);
+	m = lfht_map_new(c->key_size, c->value_size);
+	if (!named) {
+		named = true;
+		tidset_name_new(&before, "urcu-lfht-wq");
+	}
+	return m;
+}
+
+static void lf_destroy(void *m)
+{
+	lfht_map_destroy(m);
+}
+
+static void *lf_lookup(void *m, const void *key)
+{
+	return lfht_map_lookup(m, key);
+}
+
+static int lf_update(void *m, const void *key, const void *value, uint64_t flags)
+{
+	return lfht_map_update(m, key, value, flags);
+}
+
+static int lf_delete(void *m, const void *key)
+{
+	return lfht_map_delete(m, key);
+}
+
+static uint64_t lf_mem(void *m, const struct bmap_cfg *c)
+{
+	(void)c;
+	return lfht_map_heap_bytes(m);
+}
+
+/* Auto-resize runs in liburcu's workqueue: wait until the heap stops
+ * changing (it has no call that says a resize is done). */
+static void lf_settle(void *m)
+{
+	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+	uint64_t last = lfht_map_heap_bytes(m);
+
+	for (int i = 0; i < 100; i++) {
+		uint64_t now;
+
+		nanosleep(&ms10, NULL);
+		urcu_memb_barrier();
+		now = lfht_map_heap_bytes(m);
+		if (now == last)
+			break;
+		last = now;
+	}
+}
+
+static void lf_resize_cycle(void *m, uint64_t n)
+{
+	lfht_map_resize(m, (unsigned long)n * 4);
+	lfht_map_resize(m, (unsigned long)n);
+}
+
+static const struct bmap_ops lfht_ops = {
+	.name = "rculfhash", .create = lf_create, .destroy = lf_destroy,
+	.lookup = lf_lookup, .update = lf_update, .del = lf_delete,
+	.mem_alloc = lf_mem, .settle = lf_settle, .resize_cycle = lf_resize_cycle,
+};
+
+/* ---- rsz -------------------------------------------------------------- */
 
 static void *rz_create(const struct bmap_cfg *c)
 {
@@ -94,38 +227,62 @@ static const struct bmap_ops rsz_ops = {
 
 /* ---- the shared runs -------------------------------------------------- */
 
-static void bm_read_rsz(struct rsz_bench *b)
-{
-	body_read(b, &rsz_ops);
-}
-RSZ_BENCH(bm_read_rsz, .args = { { OP_HIT, OP_MISS, OP_MIXED }, SIZES, KVS },
-	  .arg_names = { "op", "n", "kv" }, .threads = { 1, 2 }, .real_time = true);
+#define DISPATCH(impl, body, ...)					\
+	do {								\
+		switch (impl) {						\
+		case IMPL_FIXED: body(b, &fixed_ops, ##__VA_ARGS__); break;	\
+		case IMPL_RSZ: body(b, &rsz_ops, ##__VA_ARGS__); break;	\
+		case IMPL_RCULFHASH: body(b, &lfht_ops, ##__VA_ARGS__); break; \
+		}							\
+	} while (0)
 
-static void bm_latency_rsz(struct rsz_bench *b)
+/* Args: impl, op, n, kv. */
+static void bm_read(struct rsz_bench *b)
 {
-	body_latency(b, &rsz_ops);
+	DISPATCH(rsz_bench_arg(b, 0), body_read);
 }
-RSZ_BENCH(bm_latency_rsz, .args = { { LAT_STEADY, LAT_RESIZING }, SIZES },
-	  .arg_names = { "mode", "n" }, .real_time = true);
+RSZ_BENCH(bm_read, .args = { IMPLS, { OP_HIT, OP_MISS, OP_MIXED }, SIZES, KVS },
+	  .arg_names = { "impl", "op", "n", "kv" }, .threads = { 1, 2 }, .real_time = true);
 
-static void bm_insert_rsz(struct rsz_bench *b)
+/* Args: mode, impl, n; the fixed hash never resizes, so it has only the
+ * steady state, in a family of its own. */
+static void bm_latency(struct rsz_bench *b)
 {
-	body_insert(b, &rsz_ops);
+	DISPATCH(rsz_bench_arg(b, 1), body_latency);
 }
-RSZ_BENCH(bm_insert_rsz, .args = { SIZES, KVS }, .arg_names = { "n", "kv" },
+RSZ_BENCH(bm_latency, .args = { { LAT_STEADY, LAT_RESIZING }, { IMPL_RSZ, IMPL_RCULFHASH }, SIZES },
+	  .arg_names = { "mode", "impl", "n" }, .real_time = true);
+
+static void bm_latency_fixed(struct rsz_bench *b)
+{
+	body_latency(b, &fixed_ops);
+}
+RSZ_BENCH(bm_latency_fixed, .args = { { LAT_STEADY }, { IMPL_FIXED }, SIZES },
+	  .arg_names = { "mode", "impl", "n" }, .real_time = true);
+
+/* Args: impl, n, kv. */
+static void bm_insert(struct rsz_bench *b)
+{
+	DISPATCH(rsz_bench_arg(b, 0), body_insert);
+}
+RSZ_BENCH(bm_insert, .args = { IMPLS, SIZES, KVS }, .arg_names = { "impl", "n", "kv" },
 	  .real_time = true, .process_cpu_time = true);
 
-/* The talk's case: capped at 10x the normal load n, running at n, in the
- * default mode from its default start. */
-static void bm_talk_rsz(struct rsz_bench *b)
+/*
+ * The talk's case: a table that must take 10x its normal load n, at n.
+ * The fixed hash is sized for 10n; rsz is capped at 10n in the default
+ * mode from its default start; rculfhash has no cap. Args: impl, n.
+ */
+static void bm_talk(struct rsz_bench *b)
 {
 	struct bmap_cfg c = { .key_size = 8, .value_size = 8 };
 
-	c.n = bench_n(b, 0);
+	c.n = bench_n(b, 1);
+	c.fixed_size = 10 * c.n;
 	c.rsz_max = 10 * c.n;
-	body_memory(b, &rsz_ops, c);
+	DISPATCH(rsz_bench_arg(b, 0), body_memory, c);
 }
-RSZ_BENCH(bm_talk_rsz, .args = { { 1 << 16, 1 << 20 } }, .arg_names = { "n" },
+RSZ_BENCH(bm_talk, .args = { IMPLS, { 1 << 16, 1 << 20 } }, .arg_names = { "impl", "n" },
 	  .iterations = 1, .real_time = true);
 
 /* ---- the burst ---------------------------------------------------------- */
@@ -281,6 +438,7 @@ static void bm_burst_rsz(struct rsz_bench *b)
 		write_series(&sp, n, fixed_bytes);
 		free(sp.s);
 	}
+	rsz_bench_counter(b, "burst_keys", 9.0 * n, false);
 	rsz_bench_counter(b, "failed", (double)failed, false);
 	rsz_bench_counter(b, "eagain", (double)eagain, false);
 	rsz_bench_counter(b, "setup_failed", (double)other, false);

@@ -77,6 +77,8 @@ struct bmap_built {
 struct bmap_built *bmap_get(const struct bmap_ops *ops, uint64_t n, uint32_t ks, uint32_t vs);
 void bmap_drop(void);
 struct bmap_built *bmap_current(void);
+/* Let background threads and the allocator finish what the last run left. */
+void bench_quiesce(void);
 
 /* Once per process, from a registered thread: names liburcu's call_rcu
  * thread "urcu-call-rcu" so that its CPU time can be told apart. */
@@ -164,15 +166,15 @@ static inline uint64_t ticks_now(void)
 
 /*
  * Lookups of present or absent keys, or 90% lookups / 10% replaces of
- * present keys; BATCH operations per read-side section. Args: op, n, kv
- * (google-benchmark varies the first fastest, so the cached table is
- * built once for all three ops and both thread counts).
+ * present keys; BATCH operations per read-side section. Args: impl, op,
+ * n, kv (google-benchmark varies the first fastest; a table per impl is
+ * cached, so each is built once for all three ops and both thread counts).
  */
 BODY body_read(struct rsz_bench *b, const struct bmap_ops *ops)
 {
 	int tid = rsz_bench_thread_index(b);
-	int op = (int)rsz_bench_arg(b, 0);
-	uint64_t n = bench_n(b, 1);
+	int op = (int)rsz_bench_arg(b, 1);
+	uint64_t n = bench_n(b, 2);
 	uint64_t rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(tid + 1);
 	uint64_t key[2] = { 0 }, val[8] = { 0 }, sink = 0, iters = 0, missing = 0;
 	uint64_t upd_failed = 0;
@@ -181,7 +183,7 @@ BODY body_read(struct rsz_bench *b, const struct bmap_ops *ops)
 	uint32_t ks, vs;
 	void *m;
 
-	kv_sizes(rsz_bench_arg(b, 2), &ks, &vs);
+	kv_sizes(rsz_bench_arg(b, 3), &ks, &vs);
 	urcu_memb_register_thread();
 	if (tid == 0)
 		bmap_get(ops, n, ks, vs);
@@ -248,14 +250,14 @@ out:
  * the fixed hash sized for N, rculfhash from one bucket. Creating the table
  * is timed (a preallocated table pays there); destroying it is not. Register
  * with .real_time and .process_cpu_time: the JSON's cpu_time is then the
- * whole process's, background threads included. Args: n, kv.
+ * whole process's, background threads included. Args: impl, n, kv.
  */
 BODY body_insert(struct rsz_bench *b, const struct bmap_ops *ops)
 {
-	uint64_t n = bench_n(b, 0), key[2] = { 0 }, val[8] = { 0 }, iters = 0, failed = 0;
+	uint64_t n = bench_n(b, 1), key[2] = { 0 }, val[8] = { 0 }, iters = 0, failed = 0;
 	struct bmap_cfg cfg = { 0 };
 
-	kv_sizes(rsz_bench_arg(b, 1), &cfg.key_size, &cfg.value_size);
+	kv_sizes(rsz_bench_arg(b, 2), &cfg.key_size, &cfg.value_size);
 	cfg.n = n;
 	cfg.fixed_size = n;
 	cfg.rsz_initial = 64;
@@ -276,7 +278,7 @@ BODY body_insert(struct rsz_bench *b, const struct bmap_ops *ops)
 		}
 		rsz_bench_pause(b);
 		ops->destroy(m);
-		urcu_memb_barrier();	/* no free of this table runs in the next one */
+		bench_quiesce();	/* no free of this table runs in the next one */
 		rsz_bench_resume(b);
 		iters++;
 	}
@@ -298,11 +300,11 @@ void resizer_stop(struct resizer *r);
 /*
  * One reader timing single lookups of present keys (read lock outside the
  * timed span), into a histogram; with LAT_RESIZING another thread grows
- * and shrinks the table without pause. Args: mode, n. 8/8 keys.
+ * and shrinks the table without pause. Args: mode, impl, n. 8/8 keys.
  */
 BODY body_latency(struct rsz_bench *b, const struct bmap_ops *ops)
 {
-	uint64_t n = bench_n(b, 1), key[2] = { 0 }, rng = 88172645463325252ULL, sink = 0;
+	uint64_t n = bench_n(b, 2), key[2] = { 0 }, rng = 88172645463325252ULL, sink = 0;
 	uint64_t missing = 0;
 	int mode = (int)rsz_bench_arg(b, 0);
 	struct resizer rs = { 0 };
@@ -355,7 +357,7 @@ out:
 
 /*
  * Memory held at count n by a table built for cfg (the talk's case: a cap
- * of 10n, running at n). Not a timing: one iteration. Args: n.
+ * of 10n, running at n). Not a timing: one iteration. @cfg.n is set.
  */
 BODY body_memory(struct rsz_bench *b, const struct bmap_ops *ops, struct bmap_cfg cfg)
 {
@@ -392,7 +394,7 @@ BODY body_memory(struct rsz_bench *b, const struct bmap_ops *ops, struct bmap_cf
 				counter = (double)st.usage;
 		}
 		ops->destroy(m);
-		urcu_memb_barrier();
+		bench_quiesce();
 	}
 	rsz_bench_counter(b, "bytes", bytes, false);
 	rsz_bench_counter(b, "bytes_per_elem", bytes / cfg.n, false);
