@@ -152,18 +152,24 @@ static void pool_reclaim(void *ctx, void *slot, uint64_t index)
 
 /* ---- tables and capacity -------------------------------------------------------- */
 
-/* Takes the read lock itself (nesting is fine): callers may hold none. */
-static uint64_t hash_capacity(struct rsz_hash *h)
+/* Capacity, for a caller inside a read-side section. */
+static uint64_t hash_capacity_locked(struct rsz_hash *h)
 {
-	uint64_t cap;
-
 	if (prealloc(h)) {
 		uint64_t free = rsz__array_free_slots(h->pool);
 
 		return READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
 	}
+	return htab_capacity(rsz_dereference(h->tbl));
+}
+
+/* Capacity; takes the read lock itself (nesting is fine). */
+static uint64_t hash_capacity(struct rsz_hash *h)
+{
+	uint64_t cap;
+
 	rsz_rcu_read_lock(h->flavor);
-	cap = htab_capacity(rsz_dereference(h->tbl));
+	cap = hash_capacity_locked(h);
 	rsz_rcu_read_unlock(h->flavor);
 	return cap;
 }
@@ -195,13 +201,14 @@ static void queue_grow(struct rsz_hash *h, uint64_t target)
 	kick(h);
 }
 
+/* After an update; the caller is inside a read-side section. */
 static void check_watermarks(struct rsz_hash *h)
 {
 	uint64_t cap, count, low;
 
 	if (READ_ONCE(h->grow_pending))
 		return;
-	cap = hash_capacity(h);
+	cap = hash_capacity_locked(h);
 	count = READ_ONCE(h->count);
 	low = wm_low(h, cap);
 	if (low && (count >= cap || cap - count < low)) {
@@ -602,13 +609,13 @@ int rsz_hash_update(struct rsz_hash *h, const void *key, const void *value, uint
 	hash = key_hash(h, key);
 	rsz_rcu_read_lock(h->flavor);
 	err = do_update(h, key, value, flags, hash, &spare, &reserved);
-	rsz_rcu_read_unlock(h->flavor);
 	if (reserved)
 		unreserve_count(h);
-	if (spare)
-		elem_discard(h, spare);
 	if (err == 0 || err == -EAGAIN)
 		check_watermarks(h);
+	rsz_rcu_read_unlock(h->flavor);
+	if (spare)
+		elem_discard(h, spare);
 	return err;
 }
 
@@ -1041,7 +1048,9 @@ int rsz_hash_set_watermarks(struct rsz_hash *h, uint64_t low, uint64_t high)
 	WRITE_ONCE(h->wm_low, low);
 	WRITE_ONCE(h->wm_high, high);
 	WRITE_ONCE(h->wm_user, true);
+	rsz_rcu_read_lock(h->flavor);
 	check_watermarks(h);
+	rsz_rcu_read_unlock(h->flavor);
 	return 0;
 }
 
