@@ -135,13 +135,18 @@ static inline uint64_t rsz__seg_first(const struct rsz_array *a, unsigned int k)
 
 static inline unsigned int rsz__seg_of(const struct rsz_array *a, uint64_t index)
 {
-	/* fls64(index >> base_shift) without its branch for 0: indices
-	 * below 2B give 0 or 1 after the shift, and `| 1' folds them into
-	 * log2 = 0, which is right for [0, B) and wrong for [B, 2B) -- so
-	 * shift by one less, where [0, B) -> {0} and [B, 2B) -> {2, 3}:
-	 * floor(log2(x | 1)) is 0 and 1, as for every k >= 1 the segment
-	 * [B << (k-1), B << k) gives k. (TBB's segment_index_of trick.) */
+	/* fls64(index >> base_shift) without its branch for 0: shifting by
+	 * one less maps [0, B) to {0, 1} and [B, 2B) to {2, 3}, so
+	 * floor(log2(x | 1)) gives 0 for segment 0, 1 for segment 1, and k
+	 * for [B << (k-1), B << k). (TBB's segment_index_of trick.) */
 	return 63u ^ (unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
+}
+
+/* The same as a 64-bit value, so that dir[] indexing needs no widening
+ * (the lookup path counts its instructions; see docs/array.md). */
+static inline uint64_t rsz__seg_of64(const struct rsz_array *a, uint64_t index)
+{
+	return 63 - (uint64_t)(unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
 }
 
 /* ---- internal API (the hash map's element pool uses it) ---- */
@@ -162,7 +167,9 @@ static inline void *rsz__array_elem(struct rsz_array *a, uint64_t index)
 {
 	/* Relaxed: the caller's acquire of a capacity covering @index (or the
 	 * ordering that gave it the slot) made dir[k] visible. */
-	return (void *)(READ_ONCE(a->dir[rsz__seg_of(a, index)]) +
+	const uintptr_t *dir = a->dir;
+
+	return (void *)(READ_ONCE(dir[rsz__seg_of64(a, index)]) +
 			(uintptr_t)index * a->stride);
 }
 
