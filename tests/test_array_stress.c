@@ -79,10 +79,10 @@ static void *churn_main(void *arg)
 
 		if (nheld < 256 && (test_rand(&seed) & 1)) {
 			if (rsz_array_alloc(ra, &idx) == 0) {
-				uint64_t v = ~idx;
+				uint64_t v[2] = { ~idx, idx };
 
 				/* Our own slot: write it, never a known one. */
-				rsz_array_update(ra, idx, &v, RSZ_ANY);
+				rsz_array_update(ra, idx, v, RSZ_ANY);
 				held[nheld++] = idx;
 			}
 		} else if (nheld) {
