@@ -127,18 +127,29 @@ static void seg_free_rcu(struct rsz_rcu_head *head)
 
 /* ---- resize lock ---------------------------------------------------------- */
 
+/* Give the CPU away while waiting for another thread. An online urcu-qsbr
+ * thread (rsz's worker while it runs) goes offline meanwhile, so that a
+ * grace period the other thread waits for is not held up by us; in the
+ * other flavors read_ongoing is false here and nothing changes. */
+static void wait_a_little(struct rsz_array *a)
+{
+	bool online = rsz_rcu_read_ongoing(a->flavor);
+
+	if (online)
+		a->flavor->thread_offline();
+	rsz_yield();
+	if (online)
+		a->flavor->thread_online();
+}
+
 static void resize_lock(struct rsz_array *a)
 {
 	uint32_t unlocked = 0;
 
-	/* Acquire: the holder sees everything the previous holder did. A
-	 * waiter goes offline while it yields, so that a urcu-qsbr holder
-	 * waiting for a grace period is not held up by it. */
+	/* Acquire: the holder sees everything the previous holder did. */
 	while (!try_cmpxchg_acquire(&a->resize_lock, &unlocked, 1)) {
 		unlocked = 0;
-		a->flavor->thread_offline();
-		rsz_yield();
-		a->flavor->thread_online();
+		wait_a_little(a);
 	}
 }
 
@@ -271,8 +282,11 @@ static void reclaim_sync(struct rsz_array *a)
 {
 	uint64_t n;
 
-	if (__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST))
-		rsz_rcu_barrier(a->flavor);	/* the worker's batch ends first */
+	/* The worker's batch in flight ends first. Not rcu_barrier(): the
+	 * worker itself gets here (a shrink), and a urcu-qsbr thread must be
+	 * offline while it waits for callbacks. */
+	while (__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST))
+		wait_a_little(a);
 	if (!READ_ONCE(a->nr_pending))
 		return;
 	n = rsz__slots_harvest(a);

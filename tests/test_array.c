@@ -1038,6 +1038,50 @@ static void hooks_kick_on_queued_work_and_reclaim_after_grace(void **state)
 	rsz_array_destroy(a);
 }
 
+/* ---- another flavor ---- */
+
+extern const struct rcu_flavor_struct urcu_qsbr_flavor;
+
+static void qsbr_flavor_grows_reclaims_and_shrinks(void **state)
+{
+	struct rsz_array_opts o = base_opts(*state);
+	const struct rcu_flavor_struct *q = &urcu_qsbr_flavor;
+	struct rsz_array *a;
+	uint64_t idx;
+
+	/* urcu-qsbr: an online thread is inside a read-side section, so the
+	 * calls that block (WAIT resizes, maintain, destroy) are made
+	 * offline; the data path is called online, with quiescent states. */
+	q->register_thread();
+	o.flavor = q;
+	q->thread_offline();
+	a = rsz_array_new(&o);
+	q->thread_online();
+	assert_non_null(a);
+	for (int i = 0; i < 1000; i++) {
+		int err = rsz_array_alloc(a, &idx);
+
+		if (err == -EAGAIN) {
+			q->thread_offline();
+			assert_int_equal(rsz_array_maintain(a), 0);
+			q->thread_online();
+			i--;
+			continue;
+		}
+		assert_int_equal(err, 0);
+		assert_int_equal(rsz_array_release(a, idx), 0);
+		q->read_quiescent_state();
+	}
+	q->thread_offline();
+	assert_int_equal(rsz_array_grow(a, 4096, RSZ_GROW_WAIT), 0);
+	assert_int_equal(rsz_array_shrink(a, RSZ_GROW_WAIT), 0);
+	assert_int_equal(st_of(a).capacity, 64);
+	assert_int_equal(st_of(a).allocated, 0);
+	rsz_array_destroy(a);
+	q->thread_online();
+	q->unregister_thread();
+}
+
 /* ---- a signal handler re-entering the data path on the same thread ---- */
 
 static struct rsz_array *sig_array;
@@ -1175,6 +1219,7 @@ int main(void)
 		T(memory_is_exact_through_grow_shrink_and_destroy),
 		T(bytes_held_at_capacity_are_within_target),
 		T(hooks_kick_on_queued_work_and_reclaim_after_grace),
+		T(qsbr_flavor_grows_reclaims_and_shrinks),
 		T(signal_handler_may_interrupt_alloc_and_release),
 	};
 	const struct CMUnitTest *t = tests;
