@@ -23,22 +23,25 @@
 #define RSZ_ARRAY_ENTRIES_LIMIT	(1ull << 48)
 
 /*
- * The slot state of 64 consecutive indices. The four words of one group
- * share a cache line (two groups per line), so alloc touches one line for
- * A and U, and release one line for U and R.
+ * The slot state of 64 consecutive indices, 32 bytes, two groups per cache
+ * line, so alloc and release each touch one line.
  *   avail (A): 1 = handed out, waiting for its grace period, sealed by a
  *              shrink, or past max_entries (pad). alloc claims 0 bits.
- *   user (U):  1 = handed out and not released; release clears it, and a
- *              bit already 0 is a double release.
- *   released (R): set by release; the reclaimer takes it whole with xchg.
+ *   ur[2]:     for slots 32j .. 32j+31 of the group, U in bits 0..31 and
+ *              R in bits 32..63 of ur[j]. U = handed out and not
+ *              released; R = released, not yet collected. Keeping both in
+ *              one word lets release clear U and set R in one
+ *              compare-and-swap (a U bit already 0 is a double release),
+ *              and the reclaimer takes the R half with one fetch_and.
  *   reclaim (W): the reclaimer's own copy of R for the batch in flight.
  */
 struct rsz_slot_word {
 	uint64_t avail;
-	uint64_t user;
-	uint64_t released;
+	uint64_t ur[2];
 	uint64_t reclaim;
 };
+
+#define RSZ_SLOT_U_MASK 0x00000000ffffffffull
 
 /* At the end of every segment block: what the deferred free needs. */
 struct rsz_seg_tail {
