@@ -109,8 +109,8 @@ static void seg_install(struct rsz_array *a, unsigned int k, const struct new_se
 	a->seg_mem[k] = s->mem;
 	a->seg_bytes[k] = s->bytes;
 	WRITE_ONCE(a->words[k], words);
-	/* The bias makes element i = dir[k] + i * stride; unsigned wrap. */
-	WRITE_ONCE(a->dir[k], (uintptr_t)s->mem - (uintptr_t)(first * a->stride));
+	/* The bias makes element i = dir + i * stride; unsigned wrap. */
+	WRITE_ONCE(a->dir[rsz__dir_slot(k)], (uintptr_t)s->mem - (uintptr_t)(first * a->stride));
 	WRITE_ONCE(a->nr_segs, k + 1);
 }
 
@@ -394,7 +394,7 @@ int rsz_array_maintain(struct rsz_array *a)
 
 /* ---- public calls ------------------------------------------------------------- */
 
-void *rsz_array_lookup(struct rsz_array *a, uint64_t index)
+RSZ_CLZ_CLONES void *rsz_array_lookup(struct rsz_array *a, uint64_t index)
 {
 	uint64_t cap;
 

@@ -81,10 +81,11 @@ struct rsz_array {
 	uint32_t stride;		/* round_up(value_size, 8) */
 	uint32_t base_shift;		/* log2 of segment 0's size B */
 	uint32_t seg_shift;		/* base_shift - 1, for rsz__seg_of() */
-	/* dir[k] = address of segment k minus (first index of k) * stride,
-	 * as an integer, so element i is dir[k] + i * stride with no
-	 * subtraction; the wrap-around of the bias is well defined on
-	 * uintptr_t. */
+	/* dir[63 - k] = address of segment k minus (first index of k) *
+	 * stride, as an integer, so element i is dir[clz] + i * stride with
+	 * no subtraction (the wrap-around of the bias is well defined on
+	 * uintptr_t), and the directory is indexed by the count of leading
+	 * zeros itself, which LZCNT gives in one instruction. */
 	uintptr_t dir[RSZ_ARRAY_MAX_SEGS];
 	struct rsz_slot_word *words[RSZ_ARRAY_MAX_SEGS];
 
@@ -145,11 +146,18 @@ static inline unsigned int rsz__seg_of(const struct rsz_array *a, uint64_t index
 	return 63u ^ (unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
 }
 
-/* The same as a 64-bit value, so that dir[] indexing needs no widening
- * (the lookup path counts its instructions; see docs/array.md). */
-static inline uint64_t rsz__seg_of64(const struct rsz_array *a, uint64_t index)
+/* Where segment k's entry sits in dir[]. */
+static inline unsigned int rsz__dir_slot(unsigned int k)
 {
-	return 63 - (uint64_t)(unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
+	return 63u - k;
+}
+
+/* dir[] index of @index's segment: 63 - rsz__seg_of(), as a 64-bit value
+ * so that the indexing needs no widening (the lookup path counts its
+ * instructions; see docs/array.md). */
+static inline uint64_t rsz__dir_index(const struct rsz_array *a, uint64_t index)
+{
+	return (uint64_t)(unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
 }
 
 /* ---- internal API (the hash map's element pool uses it) ---- */
@@ -169,10 +177,10 @@ int rsz__array_maintain(struct rsz_array *a) RSZ_INTERNAL;
 static inline void *rsz__array_elem(struct rsz_array *a, uint64_t index)
 {
 	/* Relaxed: the caller's acquire of a capacity covering @index (or the
-	 * ordering that gave it the slot) made dir[k] visible. */
+	 * ordering that gave it the slot) made the dir[] entry visible. */
 	const uintptr_t *dir = a->dir;
 
-	return (void *)(READ_ONCE(dir[rsz__seg_of64(a, index)]) +
+	return (void *)(READ_ONCE(dir[rsz__dir_index(a, index)]) +
 			(uintptr_t)index * a->stride);
 }
 
