@@ -44,11 +44,11 @@ static inline unsigned int fls64(uint64_t x)	/* 1-based; 0 for 0 */
  * RSZ_CLZ_CLONES: compile a hot function that counts leading zeros twice,
  * for x86-64-v3 (LZCNT: one uop; also BMI2's SHRX) and for the baseline
  * (BSR: several uops, latency 4 on AMD Zen 2), picked once at load time
- * through an ifunc. Kernel: nothing (the kernel patches fls64 with
- * alternatives itself).
+ * through an ifunc. GCC only: clang 14 names the ifunc symbol
+ * `name.ifunc', so the public name would be missing from the library.
+ * Kernel: nothing (the kernel patches fls64 with alternatives itself).
  */
-#if defined(__x86_64__) && defined(__ELF__) && \
-	(defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 12)
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && __GNUC__ >= 12
 #define RSZ_CLZ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define RSZ_CLZ_CLONES
