@@ -84,8 +84,15 @@ static int seg_alloc(struct rsz_array *a, unsigned int k, struct new_seg *s)
 		return err;
 	}
 	/* Elements are zero when they come into existence, and the slot
-	 * words start free. This is the growth's first touch. */
-	memset(s->mem, 0, bytes);
+	 * words start free. This is the growth's first touch. A raw owner
+	 * initialises its elements itself: only the slot words. */
+	if (a->hooks.raw) {
+		size_t elems = (size_t)seg_alloc_nr(a, k) * a->stride;
+
+		memset((char *)s->mem + elems, 0, bytes - elems);
+	} else {
+		memset(s->mem, 0, bytes);
+	}
 	return 0;
 }
 
@@ -375,11 +382,16 @@ static void array_work(struct rsz_work *w)
 	resize_unlock(a);
 }
 
+void rsz__array_run(struct rsz_array *a)
+{
+	array_work(&a->work);
+}
+
 int rsz__array_maintain(struct rsz_array *a)
 {
 	if (!a)
 		return -EINVAL;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
 	run_queued(a);
 	reclaim_sync(a);
@@ -456,7 +468,7 @@ int rsz_array_grow(struct rsz_array *a, uint64_t nr_entries, unsigned int flags)
 		rsz__array_queue_grow(a, nr_entries < a->cap_limit ? nr_entries : a->cap_limit);
 		return nr_entries > a->cap_limit ? -E2BIG : -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
 	err = do_grow(a, nr_entries);
 	resize_unlock(a);
@@ -480,7 +492,7 @@ int rsz_array_shrink(struct rsz_array *a, unsigned int flags)
 		rsz__array_kick(a);
 		return -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
 	do_shrink(a, RSZ_SHRINK_ALL);
 	resize_unlock(a);
@@ -668,7 +680,7 @@ void rsz_array_destroy(struct rsz_array *a)
 {
 	if (!a)
 		return;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(a->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	/* Seq-cst: a reclaim callback that runs after this sees it and
 	 * kicks no more work. */
 	__atomic_store_n(&a->dying, 1, __ATOMIC_SEQ_CST);

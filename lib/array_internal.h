@@ -61,6 +61,10 @@ struct rsz_array_hooks {
 	 * of its own (as with RSZ_F_MANUAL). */
 	void (*kick)(void *ctx);
 	void *ctx;
+	/* The owner initialises every byte of an element it reads (the hash
+	 * map's pool): skip zeroing segments at growth and slots at hand-out,
+	 * which would double the cost of absorbing a burst. */
+	bool raw;
 };
 
 enum {
@@ -169,6 +173,10 @@ struct rsz_array *rsz__array_new(const struct rsz_array_opts *opts,
 /* Free slots now: capacity minus slots handed out or waiting for their
  * grace period. Cheap (two loads), async-signal-safe. */
 uint64_t rsz__array_free_slots(const struct rsz_array *a) RSZ_INTERNAL;
+/* What the array's own worker runs: queued grows and shrinks, and the
+ * released slots handed to call_rcu; never waits for a grace period. For
+ * an owner's background work (the hash map's pool). */
+void rsz__array_run(struct rsz_array *a) RSZ_INTERNAL;
 /* rsz_array_maintain() under another name, for the pool's own maintain. */
 int rsz__array_maintain(struct rsz_array *a) RSZ_INTERNAL;
 /* The element at @index, which the caller knows is below capacity (a slot

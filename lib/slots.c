@@ -166,7 +166,8 @@ claimed:
 	 * hands it the index (the caller's own program order, or whatever
 	 * passed the index to another thread). */
 	atomic_fetch_or_relaxed(&w->ur[(idx >> 5) & 1], 1ull << (idx & 31));
-	memset(rsz__array_elem(a, idx), 0, a->stride);
+	if (!a->hooks.raw)
+		memset(rsz__array_elem(a, idx), 0, a->stride);
 	/* Relaxed: a statistic and a watermark input, exact when quiet. */
 	used = atomic_add_return_relaxed(&a->nr_used, 1);
 	if (gw != start || (av | bit) == ~0ull) {
