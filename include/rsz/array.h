@@ -9,10 +9,9 @@
  * back, and a released slot is reused only after an RCU grace period.
  *
  * Every thread that calls a function below is registered with the array's
- * RCU flavor. With urcu-qsbr, whose online threads count as inside a
- * read-side section, the calls that may block (new, destroy, maintain,
- * RSZ_GROW_WAIT) are made offline. docs/man/rsz_array.3 has the long form
- * of this header, docs/array.md the design.
+ * RCU flavor (urcu-qsbr users also report quiescent states; the calls
+ * that may block may be made online or offline). docs/man/rsz_array.3 has
+ * the long form of this header, docs/array.md the design.
  */
 #ifndef RSZ_ARRAY_H
 #define RSZ_ARRAY_H
