@@ -877,9 +877,10 @@ static void release_waits_for_readers_grace_period(void **state)
 {
 	struct env *e = *state;
 	struct rsz_hash *h = mk(e, 0, 16, 0);
-	struct holder hd = { .h = h, .key = 5 };
+	static struct holder hd;	/* outlives a failed assert */
 	pthread_t t;
 
+	hd = (struct holder){ .h = h, .key = 5 };
 	fill(h, 0, 10);
 	assert_int_equal(pthread_create(&t, NULL, hold_read_lock, &hd), 0);
 	while (__atomic_load_n(&hd.stage, __ATOMIC_ACQUIRE) != 1)
@@ -898,6 +899,61 @@ static void release_waits_for_readers_grace_period(void **state)
 	assert_int_equal(rel_calls(&e->rel), 2);
 	assert_int_equal(e->rel.per_key[5], 1);
 	assert_int_equal(e->rel.per_key[6], 1);
+}
+
+struct long_reader {
+	uint64_t stage;		/* 1: inside; 2: main says leave; 3: left */
+	bool timed_out;
+};
+
+static void *hold_section(void *arg)
+{
+	struct long_reader *lr = arg;
+
+	urcu_memb_register_thread();
+	urcu_memb_read_lock();
+	__atomic_store_n(&lr->stage, 1, __ATOMIC_RELEASE);
+	/* At most 10 s: a resize that waits for this reader's grace period
+	 * fails the test instead of hanging it. */
+	for (int i = 0; i < 10000 && __atomic_load_n(&lr->stage, __ATOMIC_ACQUIRE) != 2; i++)
+		usleep(1000);
+	lr->timed_out = __atomic_load_n(&lr->stage, __ATOMIC_ACQUIRE) != 2;
+	urcu_memb_read_unlock();
+	__atomic_store_n(&lr->stage, 3, __ATOMIC_RELEASE);
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void resize_completes_while_a_reader_holds_its_section(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash *h = mk(e, RSZ_F_MANUAL, 16, 0);
+	static struct long_reader lr;	/* outlives a failed assert */
+	struct rsz_hash_stat st0, st;
+	pthread_t t;
+
+	memset(&lr, 0, sizeof(lr));
+	fill(h, 0, 100);
+	quiesce(e, h);
+	st0 = hstat(h);
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &lr), 0);
+	while (__atomic_load_n(&lr.stage, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	/* No grace-period wait lies on a resize's path. */
+	assert_int_equal(rsz_hash_grow(h, 50000, RSZ_GROW_WAIT), 0);
+	assert_int_equal(rsz_hash_shrink(h, RSZ_GROW_WAIT), 0);
+	st = hstat(h);
+	assert_int_equal(__atomic_load_n(&lr.stage, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(st.nr_grow, st0.nr_grow + 1);
+	assert_int_equal(st.nr_shrink, st0.nr_shrink + 1);
+	assert_int_equal(st.grow_pending, 0);
+	/* The old tables wait for the reader, charged and shown as deferred. */
+	assert_true(mem_stat_of(e->mem).deferred > 0);
+	assert_int_equal(mem_stat_of(e->mem).usage, test_alloc_live(&e->ta));
+	__atomic_store_n(&lr.stage, 2, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_false(lr.timed_out);
+	assert_exact_accounting(e);
 }
 
 /* ---- get_next_key -------------------------------------------------------- */
@@ -2596,6 +2652,7 @@ int main(void)
 		T(release_is_not_called_for_failed_updates),
 		T(prealloc_release_is_called_once_per_element_that_leaves),
 		T(release_waits_for_readers_grace_period),
+		T(resize_completes_while_a_reader_holds_its_section),
 		T(get_next_key_on_empty_map_returns_enoent),
 		T(get_next_key_walk_returns_every_key_once),
 		T(get_next_key_from_last_key_returns_enoent),

@@ -116,12 +116,12 @@ struct run {
 	uint64_t stable;	/* keys [0, stable) are present the whole time */
 	uint64_t lookups[8];	/* per reader */
 	uint64_t incs[8];	/* per incrementer */
+	uint64_t created[8];	/* (a): elements each writer created */
 	uint64_t cycles;	/* grow+shrink cycles the resizer completed */
 	uint64_t max_cycles;	/* the resizer stops after this many (0: until stop) */
 	uint64_t big, small;	/* the resizer's alternating grow targets */
 	uint64_t walks;		/* (e): full walks to do, */
 	uint64_t walks_started;	/* and claimed so far */
-	uint32_t value_words;	/* (c): words of a value */
 	bool prealloc;
 };
 
@@ -203,6 +203,7 @@ static void *churn_writer(void *arg)
 	struct run *r = w->r;
 	enum { KEYS = 4096 };
 	uint64_t base = 1000000 + (uint64_t)w->id * 100000, seed = 77 + (uint64_t)w->id;
+	uint64_t created = 0;
 	static __thread uint64_t model[KEYS];	/* 0: absent, else value */
 
 	memset(model, 0, sizeof(model));
@@ -215,9 +216,10 @@ static void *churn_writer(void *arg)
 		case 0:
 			v = test_rand(&seed) | 1;
 			e = put(r->h, k, v, model[i] ? RSZ_EXIST : RSZ_NOEXIST);
-			if (e == 0)
+			if (e == 0) {
 				model[i] = v;
-			else if (!(r->prealloc && e == -EAGAIN))
+				created++;	/* an insert or a replace */
+			} else if (!(r->prealloc && e == -EAGAIN))
 				TEST_RECORD("writer update of key %llu: %d", (unsigned long long)k, e);
 			break;
 		case 1:
@@ -246,6 +248,7 @@ static void *churn_writer(void *arg)
 			break;
 		}
 	}
+	st_(&r->created[w->id], created);
 	urcu_memb_unregister_thread();
 	return NULL;
 }
@@ -310,6 +313,11 @@ static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **
 		assert_int_equal(v, val_of(k));
 	}
 	assert_exact_accounting(e);
+	/* Every element created left exactly once: by delete, by replace or
+	 * at destroy. */
+	rsz_hash_destroy(r.h);
+	e->h = NULL;
+	assert_int_equal(rel_calls(&e->rel), r.stable + sum(r.created, WRITERS));
 }
 
 /* ---- (b) in-place increments survive resizes ----------------------------- */
