@@ -58,6 +58,10 @@ struct rsz_array_hooks {
 	 * of its own (as with RSZ_F_MANUAL). */
 	void (*kick)(void *ctx);
 	void *ctx;
+	/* The owner initialises every byte of an element it reads (the hash
+	 * map's pool): skip zeroing segments at growth and slots at hand-out,
+	 * which would double the cost of absorbing a burst. */
+	bool raw;
 };
 
 enum {
@@ -77,6 +81,7 @@ struct rsz_array {
 	uint64_t capacity;		/* published with release after dir[] */
 	uint32_t stride;		/* round_up(value_size, 8) */
 	uint32_t base_shift;		/* log2 of segment 0's size B */
+	uint32_t seg_shift;		/* base_shift - 1, for rsz__seg_of() */
 	/* dir[k] = address of segment k minus (first index of k) * stride,
 	 * as an integer, so element i is dir[k] + i * stride with no
 	 * subtraction; the wrap-around of the bias is well defined on
@@ -134,7 +139,13 @@ static inline uint64_t rsz__seg_first(const struct rsz_array *a, unsigned int k)
 
 static inline unsigned int rsz__seg_of(const struct rsz_array *a, uint64_t index)
 {
-	return fls64(index >> a->base_shift);
+	/* fls64(index >> base_shift) without its branch for 0: indices
+	 * below 2B give 0 or 1 after the shift, and `| 1' folds them into
+	 * log2 = 0, which is right for [0, B) and wrong for [B, 2B) -- so
+	 * shift by one less, where [0, B) -> {0} and [B, 2B) -> {2, 3}:
+	 * floor(log2(x | 1)) is 0 and 1, as for every k >= 1 the segment
+	 * [B << (k-1), B << k) gives k. (TBB's segment_index_of trick.) */
+	return 63u ^ (unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
 }
 
 /* ---- internal API (the hash map's element pool uses it) ---- */
@@ -146,6 +157,10 @@ struct rsz_array *rsz__array_new(const struct rsz_array_opts *opts,
 /* Free slots now: capacity minus slots handed out or waiting for their
  * grace period. Cheap (two loads), async-signal-safe. */
 uint64_t rsz__array_free_slots(const struct rsz_array *a) RSZ_INTERNAL;
+/* What the array's own worker runs: queued grows and shrinks, and the
+ * released slots handed to call_rcu; never waits for a grace period. For
+ * an owner's background work (the hash map's pool). */
+void rsz__array_run(struct rsz_array *a) RSZ_INTERNAL;
 /* rsz_array_maintain() under another name, for the pool's own maintain. */
 int rsz__array_maintain(struct rsz_array *a) RSZ_INTERNAL;
 /* The element at @index, which the caller knows is below capacity (a slot

@@ -13,78 +13,29 @@
 
 #define RSZ_HASH_KNOWN_FLAGS (RSZ_F_PREALLOC | RSZ_F_SHRINK | RSZ_F_ZERO_SEED | RSZ_F_MANUAL)
 
-/* ---- the hash function -------------------------------------------------------
- *
- * Keyed multiply-fold hashing in the style of wyhash (its constants and
- * structure are public domain ideas; this is our own code): every input
- * word meets the seed through a 64x64->128 multiply whose halves are folded
- * together. It is not a cryptographic PRF; the flooding defence is the
- * secret per-map seed plus the bounded probe length (see docs/design.md).
- */
-__extension__ typedef unsigned __int128 u128;
-
-#define HK0 0xa0761d6478bd642fULL
-#define HK1 0xe7037ed1a0b428dbULL
-#define HK2 0x8ebc6af09c88c6e3ULL
-
-static inline uint64_t fold_mul(uint64_t a, uint64_t b)
-{
-	u128 r = (u128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t rd64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint64_t rd32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
+/* ---- the hash function -----------------------------------------------------------
+ * hash_bytes() lives in hash_internal.h, inline, so that the map's own
+ * calls are specialised for the common key sizes. */
 
 uint64_t rsz_hash_bytes(const void *key, size_t len, uint64_t seed)
 {
-	const unsigned char *p = key;
-	uint64_t s = seed ^ HK0, a, b;
-
-	if (len <= 16) {
-		if (len >= 8) {
-			a = rd64(p);
-			b = rd64(p + len - 8);
-		} else if (len >= 4) {
-			a = rd32(p);
-			b = rd32(p + len - 4);
-		} else if (len) {
-			a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-			b = 0;
-		} else {
-			a = b = 0;
-		}
-	} else {
-		size_t i = len;
-
-		while (i > 16) {
-			s = fold_mul(rd64(p) ^ HK1, rd64(p + 8) ^ s);
-			p += 16;
-			i -= 16;
-		}
-		a = rd64(p + i - 16);
-		b = rd64(p + i - 8);
-	}
-	return fold_mul(HK1 ^ (uint64_t)len, fold_mul(a ^ HK1, b ^ s) ^ HK2);
+	return hash_bytes(key, len, seed);
 }
 
 static inline uint64_t key_hash(const struct rsz_hash *h, const void *key)
 {
-	return rsz_hash_bytes(key, h->key_size, h->seed);
+	/* Constant lengths let the compiler drop the branches of the
+	 * general function for the BPF-typical key sizes. */
+	switch (h->key_size) {
+	case 4:
+		return hash_bytes(key, 4, h->seed);
+	case 8:
+		return hash_bytes(key, 8, h->seed);
+	case 16:
+		return hash_bytes(key, 16, h->seed);
+	default:
+		return hash_bytes(key, h->key_size, h->seed);
+	}
 }
 
 /* ---- elements ------------------------------------------------------------------ */
@@ -269,14 +220,20 @@ static void pool_reclaim(void *ctx, void *slot, uint64_t index)
 
 /* ---- tables and capacity -------------------------------------------------------- */
 
+/* Takes the read lock itself (nesting is fine): callers may hold none. */
 static uint64_t hash_capacity(struct rsz_hash *h)
 {
+	uint64_t cap;
+
 	if (prealloc(h)) {
 		uint64_t free = rsz__array_free_slots(h->pool);
 
 		return READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
 	}
-	return htab_capacity(rsz_dereference(h->tbl));
+	rsz_rcu_read_lock(h->flavor);
+	cap = htab_capacity(rsz_dereference(h->tbl));
+	rsz_rcu_read_unlock(h->flavor);
+	return cap;
 }
 
 static uint64_t wm_low(struct rsz_hash *h, uint64_t cap)
@@ -329,7 +286,10 @@ static void check_shrink(struct rsz_hash *h)
 
 	if (!(h->flags & RSZ_F_SHRINK) || READ_ONCE(h->shrink_req))
 		return;
-	cap = hash_capacity(h);
+	/* PREALLOC capacity counts elements still waiting for their grace
+	 * period as in use, so it falls with every delete: compare with
+	 * what the pool holds instead. */
+	cap = prealloc(h) ? READ_ONCE(h->pool->capacity) : hash_capacity(h);
 	/* Hysteresis: shrink below a quarter full, to at most half full;
 	 * growth starts at three quarters. */
 	if (READ_ONCE(h->count) < cap / 4 && cap > h->initial_entries) {
@@ -424,9 +384,9 @@ static bool pending_counts(struct rsz_htab *t, uint64_t j, uint64_t w)
  * key's element is authoritative in the old table until its slot there is
  * MOVED, and in the new table after (I4). Linearization point: the load of
  * the slot that holds the element returned, or, for a miss, the load of the
- * EMPTY slot ending the run in the newest table visited.
+ * slot ending the run in the last table visited.
  */
-static struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t hash)
+static struct rsz_hash_elem *find_slow(struct rsz_hash *h, const void *key, uint64_t hash)
 {
 	struct rsz_htab *t = htab_oldest(h);
 	uint64_t tag = hash_tag(hash);
@@ -453,6 +413,39 @@ static struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t 
 		if (!t)
 			return NULL;
 	}
+}
+
+/* The steady state: one table, no migration. Any sign of one (a source
+ * table, a frozen or pending word, a next table) takes the slow path,
+ * which is complete on its own. */
+static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t hash)
+{
+	struct rsz_htab *t = rsz_dereference(h->tbl);
+	uint64_t tag = hash_tag(hash);
+	const uint64_t *slot, *end;
+
+	if (unlikely(rsz_dereference(t->prev)))
+		return find_slow(h, key, hash);
+	slot = &t->slots[htab_home(t, hash)];
+	end = &t->slots[t->nslots];
+	for (; slot < end; slot++) {
+		uint64_t w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+		if (rsz_tagptr_tag(w) == tag && slot_has_elem(w)) {
+			struct rsz_hash_elem *e = slot_elem(w);
+
+			if (likely(elem_match(h, e, hash, key))) {
+				if (unlikely(w & SLOT_STATE_MASK))
+					return find_slow(h, key, hash);
+				return e;
+			}
+		} else if (w <= SLOT_FROZEN) {
+			break;	/* EMPTY or FROZEN EMPTY: the run's end */
+		}
+	}
+	if (unlikely(rsz_dereference(t->next)))
+		return find_slow(h, key, hash);
+	return NULL;
 }
 
 void *rsz_hash_lookup(struct rsz_hash *h, const void *key)
@@ -514,16 +507,26 @@ static struct rsz_htab *writable_table(struct rsz_hash *h, uint64_t hash)
 	}
 }
 
-/* The table @t is full: replace it (default mode; the caller allocates
- * anyway), or report -EAGAIN with the work queued (PREALLOC). */
-static int table_full(struct rsz_hash *h, struct rsz_htab *t)
+/*
+ * The table @t is full: replace it (default mode; the caller allocates
+ * anyway), or report -EAGAIN with the work queued (PREALLOC). @long_run:
+ * the insert ran past the probe limit, which only a larger table cures
+ * (a same-size rehash would only drop tombstones).
+ */
+static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 {
 	uint64_t cap = htab_capacity(t), count = READ_ONCE(h->count);
+	uint64_t size = long_run || count + 1 > cap / 2 ? t->size * 2 : t->size;
 	struct rsz_htab *prev;
 	int err;
 
 	if (prealloc(h)) {
-		queue_grow(h, hash_capacity(h) + 1);
+		uint64_t cur = READ_ONCE(h->table_req);
+
+		while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
+			;
+		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
+		kick(h);
 		return -EAGAIN;
 	}
 	prev = rsz_dereference(t->prev);
@@ -532,8 +535,7 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t)
 		htab_finish_migration(h, prev);
 		return 0;
 	}
-	/* Mostly tombstones: rehash at the same size; else double. */
-	err = htab_start_migration(h, t, htab_size_for(count + 1 > cap / 2 ? cap * 2 : cap));
+	err = htab_start_migration(h, t, size);
 	return err == -EBUSY ? 0 : err;
 }
 
@@ -568,7 +570,7 @@ recheck:
 					return err;
 			}
 			if (i - home >= t->probe_limit || !reserve_used(t)) {
-				err = table_full(h, t);
+				err = table_full(h, t, i - home >= t->probe_limit);
 				if (err)
 					return err;
 				goto restart;
@@ -620,7 +622,7 @@ recheck:
 		goto recheck;
 	}
 	/* No EMPTY slot up to the end of the overflow area. */
-	err = table_full(h, t);
+	err = table_full(h, t, true);
 	if (err)
 		return err;
 	goto restart;
@@ -829,6 +831,12 @@ static bool table_is_size(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 	return t->size == size;
 }
 
+static bool table_is_at_least(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
+{
+	(void)h;
+	return t->size >= size;
+}
+
 static uint64_t pool_capacity(struct rsz_hash *h)
 {
 	struct rsz_array_stat st;
@@ -843,6 +851,20 @@ static int pool_fit_table(struct rsz_hash *h, uint64_t pool_cap)
 			    table_fits_pool, pool_cap);
 }
 
+/* Start (not finish) a migration to a table that fits @pool_cap, so that
+ * inserts go on in the new table while the pool grows. */
+static void pool_start_table_growth(struct rsz_hash *h, uint64_t pool_cap)
+{
+	struct rsz_htab *t;
+
+	rsz_rcu_read_lock(h->flavor);
+	t = rsz_dereference(h->tbl);
+	if (!rsz_dereference(t->prev) && !table_fits_pool(h, t, pool_cap))
+		htab_start_migration(h, t, htab_size_for(pool_cap + pool_cap / 4 +
+							 h->pool_reserve));
+	rsz_rcu_read_unlock(h->flavor);
+}
+
 /* Capacity at least @target (already capped at max_entries). */
 static int do_grow(struct rsz_hash *h, uint64_t target)
 {
@@ -855,24 +877,60 @@ static int do_grow(struct rsz_hash *h, uint64_t target)
 		err = table_resize(h, htab_size_for(target), table_holds, target);
 		goto out;
 	}
-	/* The table first, so that no element of the grown pool finds the
-	 * table full; then the pool. */
-	want = pool_capacity(h) + (target > cap ? target - cap : 0);
-	err = pool_fit_table(h, want);
-	if (!err && target > cap) {
-		err = rsz_array_grow(h->pool, want, RSZ_GROW_WAIT);
-		WRITE_ONCE(h->pool_grow_failed_nomem, err == -ENOMEM);
-	}
+	if (target <= cap)
+		return pool_fit_table(h, pool_capacity(h));
+	/*
+	 * The pool grows by doubling segments, so its capacity after the
+	 * grow is the next power of two. The table migration starts first
+	 * and is finished last: inserts go into the new table at once and
+	 * help copy, and take elements as soon as the pool has grown.
+	 */
+	want = pool_capacity(h) + (target - cap);
+	pool_start_table_growth(h, roundup_pow_of_two(want));
+	err = rsz_array_grow(h->pool, want, RSZ_GROW_WAIT);
+	WRITE_ONCE(h->pool_grow_failed_nomem, err == -ENOMEM);
+	if (err == -E2BIG)	/* the pool's cap: max_entries plus the reserve */
+		err = 0;
+	if (!err)
+		err = pool_fit_table(h, pool_capacity(h));
 out:
 	if (err)
 		record_grow_failure(h, err);
 	return err;
 }
 
+/* Default mode: the table size a shrink goes to: the smallest capacity at
+ * most half full that keeps the low watermark's free capacity and
+ * initial_entries. */
+static uint64_t shrink_size(struct rsz_hash *h)
+{
+	uint64_t count = READ_ONCE(h->count), target = 2 * count;
+
+	if (READ_ONCE(h->wm_user) && count + READ_ONCE(h->wm_low) > target)
+		target = count + READ_ONCE(h->wm_low);
+	if (target < h->initial_entries)
+		target = h->initial_entries;
+	return htab_size_for(target);
+}
+
+/* Would a shrink release anything now? (PREALLOC: the pool has segments
+ * beyond its first, which may be free once released elements are back.) */
+static bool shrink_possible(struct rsz_hash *h)
+{
+	bool r;
+
+	if (prealloc(h))
+		return READ_ONCE(h->pool->nr_segs) > 1;
+	rsz_rcu_read_lock(h->flavor);
+	r = shrink_size(h) < READ_ONCE(rsz_dereference(h->tbl)->size);
+	rsz_rcu_read_unlock(h->flavor);
+	return r;
+}
+
 static int do_shrink(struct rsz_hash *h)
 {
-	uint64_t count = READ_ONCE(h->count), target, size;
-	struct rsz_htab *t;
+	uint64_t size;
+	bool smaller;
 
 	if (prealloc(h)) {
 		uint64_t pool_cap;
@@ -881,27 +939,18 @@ static int do_shrink(struct rsz_hash *h)
 		/* Released elements come back after their grace period;
 		 * then the pool drops its free trailing segments. */
 		rsz__array_maintain(h->pool);
-		rsz_synchronize_rcu(h->flavor);
-		rsz__array_maintain(h->pool);
 		err = rsz_array_shrink(h->pool, RSZ_GROW_WAIT);
 		if (err)
 			return err;
 		pool_cap = pool_capacity(h);
 		size = htab_size_for(pool_cap + pool_cap / 4 + h->pool_reserve);
 	} else {
-		/* The smallest capacity at most half full, keeping the low
-		 * watermark's free capacity and initial_entries. */
-		target = 2 * count;
-		if (READ_ONCE(h->wm_user) && count + READ_ONCE(h->wm_low) > target)
-			target = count + READ_ONCE(h->wm_low);
-		if (target < h->initial_entries)
-			target = h->initial_entries;
-		size = htab_size_for(target);
+		size = shrink_size(h);
 	}
-	t = rsz_dereference(h->tbl);
-	if (size >= READ_ONCE(t->size))
-		return 0;
-	return table_resize(h, size, table_is_size, size);
+	rsz_rcu_read_lock(h->flavor);
+	smaller = size < READ_ONCE(rsz_dereference(h->tbl)->size);
+	rsz_rcu_read_unlock(h->flavor);
+	return smaller ? table_resize(h, size, table_is_size, size) : 0;
 }
 
 /* Everything queued: deferred frees, a migration to finish, grows and
@@ -912,7 +961,7 @@ static int hash_do_work(struct rsz_hash *h)
 
 	flush_retired(h);
 	if (prealloc(h))
-		rsz__array_maintain(h->pool);
+		rsz__array_run(h->pool);
 	rsz_rcu_read_lock(h->flavor);
 	{
 		struct rsz_htab *t = rsz_dereference(h->tbl);
@@ -931,6 +980,14 @@ static int hash_do_work(struct rsz_hash *h)
 			if (err)
 				ret = err;
 		}
+		target = xchg(&h->table_req, 0);
+		if (target && !READ_ONCE(h->dying)) {
+			err = table_resize(h, target, table_is_at_least, target);
+			if (err) {
+				record_grow_failure(h, err);
+				ret = err;
+			}
+		}
 		if (xchg(&h->shrink_req, 0) && !READ_ONCE(h->dying)) {
 			err = do_shrink(h);
 			if (err)
@@ -940,6 +997,7 @@ static int hash_do_work(struct rsz_hash *h)
 		 * it again, or we see its target below. */
 		__atomic_store_n(&h->grow_pending, 0, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&h->grow_target, __ATOMIC_SEQ_CST) &&
+		    !__atomic_load_n(&h->table_req, __ATOMIC_SEQ_CST) &&
 		    !__atomic_load_n(&h->shrink_req, __ATOMIC_SEQ_CST))
 			break;
 		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
@@ -974,7 +1032,7 @@ int rsz_hash_grow(struct rsz_hash *h, uint64_t nr_entries, unsigned int flags)
 		queue_grow(h, nr_entries);
 		return beyond ? -E2BIG : -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	err = do_grow(h, nr_entries);
 	if (err)
 		return err;
@@ -985,12 +1043,14 @@ int rsz_hash_shrink(struct rsz_hash *h, unsigned int flags)
 {
 	if (!h || flags > RSZ_GROW_WAIT)
 		return -EINVAL;
+	if (!shrink_possible(h))
+		return 0;
 	if (flags == RSZ_GROW_ASYNC) {
 		WRITE_ONCE(h->shrink_req, 1);
 		kick(h);
 		return -EINPROGRESS;
 	}
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	return do_shrink(h);
 }
 
@@ -1013,9 +1073,13 @@ int rsz_hash_maintain(struct rsz_hash *h)
 {
 	if (!h)
 		return -EINVAL;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	if (h->has_worker)
 		rsz_flush_work(&h->work);
+	/* Unlike the worker, maintain waits for the pool's released
+	 * elements to come back, so that MANUAL maps reuse them. */
+	if (prealloc(h))
+		rsz__array_maintain(h->pool);
 	return hash_do_work(h);
 }
 
@@ -1096,6 +1160,7 @@ static struct rsz_array *pool_new(struct rsz_hash *h, const struct rsz_hash_opts
 		.reclaim = pool_reclaim,
 		.kick = pool_kick,
 		.ctx = h,
+		.raw = true,
 	};
 	struct rsz_array *a;
 
@@ -1191,7 +1256,7 @@ void rsz_hash_destroy(struct rsz_hash *h)
 
 	if (!h)
 		return;
-	RSZ_WARN_ON(rsz_rcu_read_ongoing(h->flavor));
+	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
 	WRITE_ONCE(h->dying, true);
 	if (h->has_worker)
 		rsz_flush_work(&h->work);

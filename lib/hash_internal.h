@@ -121,7 +121,7 @@ struct rsz_htab {
 	struct rsz_rcu_head rcu;
 	struct rsz_hash *map;
 
-	uint64_t used __rsz_cacheline_aligned; /* slots not EMPTY (live, tomb, pending) */
+	uint64_t used __rsz_cacheline_aligned; /* slots taken or promised: inserts, tombs, copies to come */
 
 	uint64_t slots[] __rsz_cacheline_aligned;
 };
@@ -160,6 +160,7 @@ struct rsz_hash {
 	bool wm_user;			/* set by rsz_hash_set_watermarks() */
 	uint64_t grow_target;		/* queued grow: capacity wanted */
 	uint64_t shrink_req;		/* queued shrink */
+	uint64_t table_req;		/* PREALLOC: table size an insert found missing */
 	uint64_t grow_pending;
 	uint64_t nr_grow, nr_shrink, nr_rehash, nr_grow_failed;
 	int64_t last_grow_error;
@@ -184,7 +185,84 @@ static inline void *elem_value(const struct rsz_hash *h, struct rsz_hash_elem *e
 static inline bool elem_match(const struct rsz_hash *h, const struct rsz_hash_elem *e,
 			      uint64_t hash, const void *key)
 {
-	return e->hash == hash && memcmp(e->data, key, h->key_size) == 0;
+	uint64_t a, b;
+
+	if (e->hash != hash)
+		return false;
+	if (h->key_size == 8) {	/* the BPF-typical key, without a call */
+		memcpy(&a, e->data, 8);
+		memcpy(&b, key, 8);
+		return a == b;
+	}
+	return memcmp(e->data, key, h->key_size) == 0;
+}
+
+/*
+ * The keyed hash: multiply-fold in the style of wyhash (the idea is public
+ * domain; this is our own code). Every input word meets the seed through a
+ * 64x64->128 multiply whose halves are folded together. It is not a
+ * cryptographic PRF: the flooding defence is the secret per-map seed plus
+ * the bounded probe length (docs/design.md, 3.10).
+ */
+__extension__ typedef unsigned __int128 rsz_u128;
+
+#define RSZ_HK0 0xa0761d6478bd642fULL
+#define RSZ_HK1 0xe7037ed1a0b428dbULL
+#define RSZ_HK2 0x8ebc6af09c88c6e3ULL
+
+static inline uint64_t hash_fold_mul(uint64_t a, uint64_t b)
+{
+	rsz_u128 r = (rsz_u128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t hash_rd64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t hash_rd32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t hash_bytes(const void *key, size_t len, uint64_t seed)
+{
+	const unsigned char *p = key;
+	uint64_t s = seed ^ RSZ_HK0, a, b;
+
+	if (len <= 16) {
+		if (len >= 8) {
+			a = hash_rd64(p);
+			b = hash_rd64(p + len - 8);
+		} else if (len >= 4) {
+			a = hash_rd32(p);
+			b = hash_rd32(p + len - 4);
+		} else if (len) {
+			a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
+			b = 0;
+		} else {
+			a = b = 0;
+		}
+	} else {
+		size_t i = len;
+
+		while (i > 16) {
+			s = hash_fold_mul(hash_rd64(p) ^ RSZ_HK1, hash_rd64(p + 8) ^ s);
+			p += 16;
+			i -= 16;
+		}
+		a = hash_rd64(p + i - 16);
+		b = hash_rd64(p + i - 8);
+	}
+	return hash_fold_mul(RSZ_HK1 ^ (uint64_t)len, hash_fold_mul(a ^ RSZ_HK1, b ^ s) ^ RSZ_HK2);
 }
 
 /* hash_table.c */

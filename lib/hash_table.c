@@ -129,7 +129,6 @@ again:
 
 			if (!try_cmpxchg(&new->slots[j], &w2, cand))
 				goto again;
-			atomic_add_return_relaxed(&new->used, 1);
 			RSZ_STALL_POINT("hash.migrate.after_pending");
 			confirm_copy(old, i, w, new, j, cand);
 			return;
@@ -287,6 +286,14 @@ int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 	if (!n)
 		return err;
 	n->prev = t;
+	/*
+	 * Copies do not reserve `used' (they must not fail): the slots they
+	 * will take are reserved here, at the map's count, so that inserts
+	 * racing the migration stop at max_used with room left for every
+	 * copy (a few stale inserts into the old table aside, which the
+	 * overflow area absorbs).
+	 */
+	n->used = READ_ONCE(h->count);
 	/* Seq-cst: the new table's contents and prev are visible to anyone
 	 * who finds it through t->next. */
 	if (!try_cmpxchg(&t->next, &x, n)) {

@@ -117,6 +117,12 @@ static inline void rsz_rcu_read_lock(rsz_flavor_t f)   { f->read_lock(); }
 static inline void rsz_rcu_read_unlock(rsz_flavor_t f) { f->read_unlock(); }
 static inline bool rsz_rcu_read_ongoing(rsz_flavor_t f) { return f->read_ongoing() != 0; }
 
+/* May the caller block, wait for a grace period or run rcu_barrier()?
+ * False inside a read-side section. urcu-qsbr's read_ongoing() reports
+ * "online", which is exactly where its blocking calls are allowed, so
+ * there the answer is always true (debug checks only). */
+bool rsz_rcu_may_block(rsz_flavor_t f) RSZ_INTERNAL;
+
 rsz_flavor_t rsz_default_flavor(void) RSZ_INTERNAL;
 /* 0 if every operation rsz uses is set, else -EINVAL. */
 int rsz_flavor_check(rsz_flavor_t f) RSZ_INTERNAL;
