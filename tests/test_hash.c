@@ -1426,6 +1426,8 @@ static void grow_fails_cleanly(struct env *e, uint32_t flags)
 			assert_int_equal(v, val_of(k));
 		}
 		assert_exact_accounting(e);
+		/* and still grows and takes inserts */
+		assert_int_equal(rsz_hash_grow(h, 100, RSZ_GROW_WAIT), 0);
 		fill(h, 16, 100);
 		rsz_hash_destroy(h);
 		e->h = NULL;
@@ -1836,6 +1838,22 @@ static void watermark_low_zero_turns_automatic_growth_off(void **state)
 	assert_int_equal(hstat(h).nr_grow, 0);
 	assert_int_equal(hstat(h).capacity, cap);
 	/* Hints still work. */
+	assert_int_equal(rsz_hash_grow(h, 4 * cap, RSZ_GROW_WAIT), 0);
+	assert_true(hstat(h).capacity >= 4 * cap);
+}
+
+static void prealloc_watermark_low_zero_turns_automatic_growth_off(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash *h = mk(e, RSZ_F_PREALLOC | RSZ_F_MANUAL, 1000, 0);
+	uint64_t cap = hstat(h).capacity;
+
+	assert_int_equal(rsz_hash_set_watermarks(h, 0, 0), 0);
+	fill(h, 0, cap);	/* every free element, without one -EAGAIN */
+	assert_int_equal(hstat(h).grow_pending, 0);
+	assert_int_equal(rsz_hash_maintain(h), 0);
+	assert_int_equal(hstat(h).nr_grow, 0);
+	assert_int_equal(hstat(h).capacity, cap);
 	assert_int_equal(rsz_hash_grow(h, 4 * cap, RSZ_GROW_WAIT), 0);
 	assert_true(hstat(h).capacity >= 4 * cap);
 }
@@ -2701,6 +2719,7 @@ int main(void)
 		T(set_watermarks_clamps_high_to_max_entries),
 		T(prealloc_set_watermarks_clamps_high_to_max_entries),
 		T(watermark_low_zero_turns_automatic_growth_off),
+		T(prealloc_watermark_low_zero_turns_automatic_growth_off),
 		T(default_policy_grows_when_75_percent_full),
 		T(prealloc_default_policy_counts_free_pool_elements),
 		T(watermark_grow_brings_free_capacity_to_high),
