@@ -42,6 +42,8 @@ static int env_setup(void **state)
 {
 	struct env *e = env_new(FL);
 
+	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
+	test_failures.count = 0;
 	if (!e)
 		return -1;
 	*state = e;
@@ -628,6 +630,7 @@ static void max_entries_race(struct env *e, bool prealloc)
 	}
 	for (uint64_t round = 1; round <= rounds; round++) {
 		uint64_t free_ = test_rand(&seed) % 10, count, k_total = 0, ok = 0, big = 0;
+		uint64_t cap_before;
 		struct rsz_hash_stat st;
 
 		/* bring count to max - free_ with keys of this round's prefill */
@@ -652,9 +655,19 @@ static void max_entries_race(struct env *e, bool prealloc)
 			assert_int_equal(r, 0);
 			count++;
 		}
-		if (prealloc)
-			quiesce(e, rc.h);	/* freed elements back in the pool */
+		if (prealloc) {
+			/* freed elements back in the pool, and the pool full:
+			 * capacity (count + free elements) reaches max */
+			quiesce(e, rc.h);
+			assert_int_equal(rsz_hash_grow(rc.h, max, RSZ_GROW_WAIT), 0);
+			if (hstat(rc.h).capacity < max)
+				fail_msg("round %llu: capacity %llu < max_entries %llu after grow WAIT",
+					 (unsigned long long)round,
+					 (unsigned long long)hstat(rc.h).capacity,
+					 (unsigned long long)max);
+		}
 		assert_int_equal(hstat(rc.h).count, max - free_);
+		cap_before = hstat(rc.h).capacity;
 		rc.round = round;
 		for (int i = 0; i < RACERS; i++) {
 			rc.attempts[i] = (int)(test_rand(&seed) % (PER_RACER + 1));
@@ -667,6 +680,14 @@ static void max_entries_race(struct env *e, bool prealloc)
 			big += (uint64_t)rc.e2big[i];
 		}
 		st = hstat(rc.h);
+		if (test_failures.count)
+			print_error("round %llu: %llu racing inserts into %llu free entries "
+				    "(capacity %llu before, %llu after): %llu succeeded, %llu E2BIG\n",
+				    (unsigned long long)round, (unsigned long long)k_total,
+				    (unsigned long long)free_, (unsigned long long)cap_before,
+				    (unsigned long long)st.capacity,
+				    (unsigned long long)ok, (unsigned long long)big);
+		ASSERT_NO_RECORDS();
 		if (ok != (k_total < free_ ? k_total : free_) || ok + big != k_total ||
 		    st.count != max - free_ + ok)
 			fail_msg("round %llu: %llu racing inserts into %llu free entries: "
