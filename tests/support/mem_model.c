@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rsz/mem.h>
+#include "mem_internal.h"
 
 #include "mem_model.h"
 
@@ -223,18 +223,38 @@ int mem_model_step(struct mem_model *mm, const struct prop_op *op0, char *msg, s
 int mem_model_fini(struct mem_model *mm, char *msg, size_t len)
 {
 	int ret = 0;
+	bool progress = true;
 
-	/* Give back each counter's own share, leaves first, then destroy. */
-	for (int i = MM_NODES - 1; i >= 0 && !ret; i--) {
-		uint64_t own = mm->m[i].usage;
+	/*
+	 * Bring every usage to zero through the API, children first, each
+	 * time by the most the whole path holds. Uncharging at an ancestor
+	 * directly is allowed (the contract checks only the levels it
+	 * touches), so a parent may end up holding less than its child: what
+	 * no uncharge can reach then is cleared through the internals (a
+	 * charge to lift the parent could overflow a level above it).
+	 */
+	while (progress && !ret) {
+		progress = false;
+		for (int i = MM_NODES - 1; i >= 0 && !ret; i--) {
+			uint64_t x = mm->m[i].usage;
 
-		for (int c = 0; c < MM_NODES; c++)
-			if (parent_of[c] == i)
-				own -= mm->m[c].usage;
-		if (rsz_mem_uncharge(mm->c[i], own) || model_uncharge(mm, i, own)) {
-			snprintf(msg, len, "draining %s failed", node_name[i]);
-			ret = -1;
+			for (int a = parent_of[i]; a != MM_NONE; a = parent_of[a])
+				if (mm->m[a].usage < x)
+					x = mm->m[a].usage;
+			if (!x)
+				continue;
+			progress = true;
+			if (rsz_mem_uncharge(mm->c[i], x) || model_uncharge(mm, i, x)) {
+				snprintf(msg, len, "draining %s failed", node_name[i]);
+				ret = -1;
+			}
 		}
+	}
+	if (!ret)
+		ret = compare_all(mm, msg, len);
+	for (int i = 0; i < MM_NODES && !ret; i++) {
+		__atomic_store_n(&mm->c[i]->usage, 0, __ATOMIC_RELAXED);
+		mm->m[i].usage = 0;
 	}
 	if (!ret)
 		ret = compare_all(mm, msg, len);
