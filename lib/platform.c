@@ -113,9 +113,10 @@ void rsz_rcu_prime(rsz_flavor_t f)
 
 static void tsan_rcu_trampoline(struct rsz_rcu_head *head)
 {
-	const void *f = head->tsan_flavor;
+	const void *f;
 
-	rsz__tsan_acquire(head);	/* the call_rcu() caller's writes */
+	rsz__tsan_acquire(head);	/* the call_rcu() caller's writes, */
+	f = head->tsan_flavor;		/* tsan_* fields included */
 	rsz__tsan_acquire(f);		/* the readers' sections */
 	head->tsan_func(head);
 	rsz__tsan_release(TSAN_BARRIER_KEY(f));	/* for rcu_barrier() */

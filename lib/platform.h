@@ -128,7 +128,7 @@ void rsz__warn(const char *cond, const char *file, int line) RSZ_INTERNAL;
 #if !defined(RSZ_TSAN) && defined(__SANITIZE_THREAD__)
 #define RSZ_TSAN 1
 #endif
-#if defined(RSZ_TSAN) && defined(RSZ_TESTING)
+#if defined(RSZ_TSAN) && defined(RSZ_TESTING) && !defined(RSZ_NO_TSAN_RCU)
 #define RSZ_TSAN_RCU 1
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
