@@ -6,8 +6,17 @@
 
 #include "prop.h"
 
-/* A failure found while shrinking costs at most this many extra runs. */
+/* Shrinking a failure costs at most this many extra runs, and at most
+ * RSZ_PROP_SHRINK_SECONDS (default 60) of wall time: runs with grace
+ * periods take milliseconds each. */
 #define SHRINK_BUDGET 4000
+
+static time_t shrink_deadline;
+
+static bool budget_left(uint64_t runs)
+{
+	return runs < SHRINK_BUDGET && time(NULL) < shrink_deadline;
+}
 
 uint64_t prop_rand(uint64_t *s)
 {
@@ -71,9 +80,29 @@ static int run_seq(const struct prop *p, uint64_t seed, const struct prop_op *op
 	return p->teardown(state, msg, len) ? -1 : 0;
 }
 
+/* Length of a failure message's kind: the text before its first digit.
+ * Shrinking keeps only candidates that fail the same way, so that it does
+ * not slip from the bug found to another one on the way. */
+static size_t kind_len(const char *msg)
+{
+	size_t i = 0;
+
+	while (msg[i] && !(msg[i] >= '0' && msg[i] <= '9'))
+		i++;
+	return i;
+}
+
+static bool same_kind(const char *a, const char *b)
+{
+	size_t n = kind_len(a);
+
+	return n == kind_len(b) && !strncmp(a, b, n);
+}
+
 /* Shrink @ops (length *n, failing) in place; returns runs spent. */
 static uint64_t shrink(const struct prop *p, uint64_t seed, struct prop_op *ops, size_t *n)
 {
+	char kind[256];
 	struct prop_op *tmp = malloc(sizeof(*tmp) * (*n ? *n : 1));
 	uint64_t runs = 0;
 	char msg[256];
@@ -85,13 +114,19 @@ static uint64_t shrink(const struct prop *p, uint64_t seed, struct prop_op *ops,
 	/* Everything after the failing step is irrelevant. */
 	if (run_seq(p, seed, ops, *n, &at, msg, sizeof(msg)) && at < *n)
 		*n = at + 1;
+	snprintf(kind, sizeof(kind), "%s", msg);
 	runs++;
-	while (progress && runs < SHRINK_BUDGET) {
+	{
+		const char *e = getenv("RSZ_PROP_SHRINK_SECONDS");
+
+		shrink_deadline = time(NULL) + (e && *e ? atol(e) : 60);
+	}
+	while (progress && budget_left(runs)) {
 		progress = false;
 		/* ddmin: remove chunks, from halves down to single ops. */
-		for (size_t chunk = *n / 2 ? *n / 2 : 1; chunk >= 1 && runs < SHRINK_BUDGET;
+		for (size_t chunk = *n / 2 ? *n / 2 : 1; chunk >= 1 && budget_left(runs);
 		     chunk /= 2) {
-			for (size_t start = 0; start < *n && runs < SHRINK_BUDGET;) {
+			for (size_t start = 0; start < *n && budget_left(runs);) {
 				size_t end = start + chunk > *n ? *n : start + chunk;
 				size_t m = 0;
 
@@ -99,7 +134,8 @@ static uint64_t shrink(const struct prop *p, uint64_t seed, struct prop_op *ops,
 					if (i < start || i >= end)
 						tmp[m++] = ops[i];
 				runs++;
-				if (m && run_seq(p, seed, tmp, m, &at, msg, sizeof(msg))) {
+				if (m && run_seq(p, seed, tmp, m, &at, msg, sizeof(msg)) &&
+				    same_kind(kind, msg)) {
 					memcpy(ops, tmp, sizeof(*ops) * m);
 					*n = at < m ? at + 1 : m;
 					progress = true;
@@ -111,16 +147,17 @@ static uint64_t shrink(const struct prop *p, uint64_t seed, struct prop_op *ops,
 				break;
 		}
 		/* Simplify arguments, one op at a time. */
-		for (size_t i = 0; p->simplify && i < *n && runs < SHRINK_BUDGET; i++) {
+		for (size_t i = 0; p->simplify && i < *n && budget_left(runs); i++) {
 			struct prop_op cand, orig = ops[i];
 
-			for (unsigned int k = 0; runs < SHRINK_BUDGET &&
+			for (unsigned int k = 0; budget_left(runs) &&
 			     p->simplify(p->ctx, &orig, k, &cand); k++) {
 				if (!memcmp(&cand, &orig, sizeof(cand)))
 					continue;
 				ops[i] = cand;
 				runs++;
-				if (run_seq(p, seed, ops, *n, &at, msg, sizeof(msg))) {
+				if (run_seq(p, seed, ops, *n, &at, msg, sizeof(msg)) &&
+				    same_kind(kind, msg)) {
 					if (at < *n)
 						*n = at + 1;
 					progress = true;
@@ -154,11 +191,17 @@ int prop_run_seed(const struct prop *p, uint64_t seed, size_t nops,
 		fprintf(out, "prop %s: FAILED, seed %" PRIu64 ", %zu ops, at op %zu: %s\n",
 			p->name, seed, nops, at, msg);
 		st->shrink_runs += shrink(p, seed, ops, &n);
-		run_seq(p, seed, ops, n, &at, msg, sizeof(msg));
+		if (!run_seq(p, seed, ops, n, &at, msg, sizeof(msg)))
+			snprintf(msg, sizeof(msg), "(passed when run again: the failure "
+				 "depends on timing, not only on the sequence)");
 		fprintf(out, "prop %s: minimal failing sequence, %zu ops "
 			"(seed %" PRIu64 "; replay the original with RSZ_PROP_SEED=%" PRIu64
 			" RSZ_PROP_OPS=%zu):\n", p->name, n, seed, seed, nops);
 		for (size_t i = 0; i < n; i++) {
+			if (i == 100 && n > 120) {	/* the tail is what failed */
+				fprintf(out, "  ... %zu ops ...\n", n - 120);
+				i = n - 20;
+			}
 			fprintf(out, "  %4zu: ", i);
 			p->print(p->ctx, &ops[i], out);
 			fputc('\n', out);
