@@ -72,6 +72,11 @@ rsz_flavor_t rsz_default_flavor(void)
 	return &urcu_memb_flavor;
 }
 
+bool rsz_rcu_may_block(rsz_flavor_t f)
+{
+	return f == &urcu_qsbr_flavor || !f->read_ongoing();
+}
+
 int rsz_flavor_check(rsz_flavor_t f)
 {
 	if (!f || !f->read_lock || !f->read_unlock || !f->read_ongoing ||
@@ -214,7 +219,7 @@ static struct {
 	bool running;
 	bool stop;
 	struct rsz_work *stack;	/* pushed lock-free, taken whole by the worker */
-	struct rsz_work *current;
+	bool busy;		/* the worker holds a batch taken from the stack */
 	unsigned int nr_flavors;
 	rsz_flavor_t flavors[8];	/* used, for fork hooks */
 } worker = {
@@ -283,14 +288,12 @@ static void run_one(struct rsz_work *w, rsz_flavor_t *reg, unsigned int *nr_reg)
 
 	__atomic_compare_exchange_n(&w->state, &s, RSZ_WORK_RUNNING, false,
 				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
-	__atomic_store_n(&worker.current, w, __ATOMIC_RELAXED);
 	flavor_register_once(w->flavor, reg, nr_reg);
 	/* Online only while working: an idle worker must not hold up grace
 	 * periods (urcu-qsbr). */
 	w->flavor->thread_online();
 	w->func(w);
 	w->flavor->thread_offline();
-	__atomic_store_n(&worker.current, NULL, __ATOMIC_RELAXED);
 
 	pthread_mutex_lock(&worker.lock);
 	s = RSZ_WORK_RUNNING;
@@ -309,7 +312,16 @@ static void *worker_main(void *arg)
 	rsz_flavor_t reg[8];
 	unsigned int nr_reg = 0;
 
+	sigset_t rcu_signal;
+
 	(void)arg;
+	/* Created with every signal blocked, so that the application's
+	 * signals go to its own threads; but urcu-signal's grace periods
+	 * signal every registered reader (SIGUSR1, its SIGRCU) and wait for
+	 * the answer, so that one must get through. */
+	sigemptyset(&rcu_signal);
+	sigaddset(&rcu_signal, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &rcu_signal, NULL);
 	for (;;) {
 		struct rsz_work *list, *rev = NULL;
 
@@ -317,8 +329,13 @@ static void *worker_main(void *arg)
 			;
 		if (__atomic_load_n(&worker.stop, __ATOMIC_ACQUIRE))
 			break;
-		/* Acquire pairs with push_work()'s release. */
+		/* Under the lock, so that fork() (atfork_prepare) never finds
+		 * a batch taken from the stack and not yet run: the child
+		 * would lose it. Acquire pairs with push_work()'s release. */
+		pthread_mutex_lock(&worker.lock);
 		list = __atomic_exchange_n(&worker.stack, NULL, __ATOMIC_ACQUIRE);
+		worker.busy = list != NULL;
+		pthread_mutex_unlock(&worker.lock);
 		while (list) {	/* oldest first */
 			struct rsz_work *next = list->next;
 
@@ -332,6 +349,10 @@ static void *worker_main(void *arg)
 			run_one(rev, reg, &nr_reg);
 			rev = next;
 		}
+		pthread_mutex_lock(&worker.lock);
+		worker.busy = false;
+		pthread_cond_broadcast(&worker.idle);
+		pthread_mutex_unlock(&worker.lock);
 	}
 	for (unsigned int i = 0; i < nr_reg; i++) {
 		reg[i]->thread_online();
@@ -353,6 +374,8 @@ static int start_worker_locked(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return -err;
+	/* A name, so that benchmarks and users can tell its CPU time apart. */
+	pthread_setname_np(worker.thread, "rsz-worker");
 	worker.running = true;
 	return 0;
 }
@@ -377,9 +400,18 @@ static void call_fork_hooks(int phase)
 	}
 }
 
+/*
+ * fork() while the worker runs a batch would leave the child without the
+ * batch's items and with a registered reader (the worker) that may be in
+ * a read-side section forever, so that the child's grace periods never
+ * end. So wait until the worker is between batches, and keep it there
+ * (it needs the lock to take the next batch) until the fork is done.
+ */
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&worker.lock);
+	while (worker.busy && !pthread_equal(pthread_self(), worker.thread))
+		pthread_cond_wait(&worker.idle, &worker.lock);
 	call_fork_hooks(0);
 }
 
@@ -391,26 +423,18 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-	struct rsz_work *cur = worker.current;
-
 	call_fork_hooks(2);
-	/* The worker thread does not exist in the child: start a new one, and
-	 * requeue the item it was running, since its effect may be partial. */
+	/* The worker thread does not exist in the child, and it was between
+	 * batches (atfork_prepare): what is queued is on the stack. Start a
+	 * new worker and wake it for it. */
 	pthread_mutex_init(&worker.lock, NULL);
 	pthread_cond_init(&worker.idle, NULL);
 	sem_destroy(&worker.wake);
 	sem_init(&worker.wake, 0, 0);
 	worker.running = false;
-	worker.current = NULL;
-	if (cur) {
-		cur->state = RSZ_WORK_QUEUED;
-		cur->next = worker.stack;
-		worker.stack = cur;
-	}
-	if (worker.refs && start_worker_locked() == 0) {
-		for (struct rsz_work *w = worker.stack; w; w = w->next)
-			sem_post(&worker.wake);
-	}
+	worker.busy = false;
+	if (worker.refs && start_worker_locked() == 0 && worker.stack)
+		sem_post(&worker.wake);
 }
 
 static void worker_init_once(void)

@@ -40,6 +40,20 @@ static inline unsigned int fls64(uint64_t x)	/* 1-based; 0 for 0 */
 	return x ? 64u - (unsigned int)__builtin_clzll(x) : 0u;
 }
 
+/*
+ * RSZ_CLZ_CLONES: compile a hot function that counts leading zeros twice,
+ * for x86-64-v3 (LZCNT: one uop; also BMI2's SHRX) and for the baseline
+ * (BSR: several uops, latency 4 on AMD Zen 2), picked once at load time
+ * through an ifunc. GCC only: clang 14 names the ifunc symbol
+ * `name.ifunc', so the public name would be missing from the library.
+ * Kernel: nothing (the kernel patches fls64 with alternatives itself).
+ */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && __GNUC__ >= 12
+#define RSZ_CLZ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RSZ_CLZ_CLONES
+#endif
+
 static inline uint64_t roundup_pow_of_two(uint64_t x)
 {
 	return x <= 1 ? 1 : (uint64_t)1 << fls64(x - 1);
@@ -160,6 +174,12 @@ static inline void rsz_rcu_read_unlock(rsz_flavor_t f)
 }
 static inline bool rsz_rcu_read_ongoing(rsz_flavor_t f) { return f->read_ongoing() != 0; }
 
+/* May the caller block, wait for a grace period or run rcu_barrier()?
+ * False inside a read-side section. urcu-qsbr's read_ongoing() reports
+ * "online", which is exactly where its blocking calls are allowed, so
+ * there the answer is always true (debug checks only). */
+bool rsz_rcu_may_block(rsz_flavor_t f) RSZ_INTERNAL;
+
 rsz_flavor_t rsz_default_flavor(void) RSZ_INTERNAL;
 /* 0 if every operation rsz uses is set, else -EINVAL. */
 int rsz_flavor_check(rsz_flavor_t f) RSZ_INTERNAL;
@@ -234,4 +254,38 @@ void rsz__stall_point(const char *point);
 #define RSZ_STALL_POINT(name) do { } while (0)
 #endif
 
+
+
+/* ---- tagged pointers -------------------------------------------------------
+ *
+ * A hash slot is one 64-bit word: an element pointer, 16 bits of its hash
+ * above it, and three state bits below it (elements are 8-byte aligned).
+ * x86-64 and arm64 user and kernel addresses are canonical 48-bit ones
+ * (bit 47 sign-extended), so the top 16 bits are free for the tag and the
+ * pointer is restored by sign extension. A 57-bit (LA57) address would not
+ * fit: rsz_tagptr_fits() lets the allocator paths refuse it cleanly.
+ */
+#define RSZ_TAGPTR_TAG_SHIFT 48
+
+static inline uint64_t rsz_tagptr(const void *p, uint64_t tag)
+{
+	return (tag << RSZ_TAGPTR_TAG_SHIFT) |
+	       ((uint64_t)(uintptr_t)p & ((1ULL << RSZ_TAGPTR_TAG_SHIFT) - 1));
+}
+
+static inline void *rsz_tagptr_ptr(uint64_t w)
+{
+	return (void *)(uintptr_t)((uint64_t)((int64_t)(w << (64 - RSZ_TAGPTR_TAG_SHIFT)) >>
+				   (64 - RSZ_TAGPTR_TAG_SHIFT)) & ~(uint64_t)7);
+}
+
+static inline uint64_t rsz_tagptr_tag(uint64_t w)
+{
+	return w >> RSZ_TAGPTR_TAG_SHIFT;
+}
+
+static inline bool rsz_tagptr_fits(const void *p)
+{
+	return rsz_tagptr_ptr(rsz_tagptr(p, 0)) == p;
+}
 #endif /* RSZ_PLATFORM_H */

@@ -62,6 +62,13 @@ struct rsz_hash_stat {
 };
 
 /**
+ * rsz_hash_bytes() - the keyed hash rsz uses: @len bytes at @key under
+ * @seed. Exported so that benchmarks and tools can hash as the map does.
+ * Context: any; pure function, async-signal-safe.
+ */
+RSZ_API uint64_t rsz_hash_bytes(const void *key, size_t len, uint64_t seed);
+
+/**
  * rsz_hash_new() - create a map.
  *
  * Without RSZ_F_MANUAL this starts rsz's worker thread if it is not
@@ -69,11 +76,12 @@ struct rsz_hash_stat {
  * async-signal-safe calls never create threads.
  * Context: a registered thread, outside any read-side section; allocates
  * and may block.
- * Return: the map, or NULL with errno: EINVAL (bad options, unknown flag,
- * opts.sz too small, or larger with non-zero bytes past the known fields,
- * NULL flavor function), E2BIG (key_size above 512, value_size above
- * RSZ_HASH_VALUE_SIZE_MAX, initial_entries above max_entries, sizes whose
- * product overflows), ENOMEM (memory limit or allocator).
+ * Return: the map, or NULL with errno: EINVAL (NULL @opts, key_size 0,
+ * unknown flag, opts.sz too small, or larger with non-zero bytes past the
+ * known fields, initial_entries above max_entries, a flavor or allocator
+ * with a NULL function), E2BIG (key_size above 512, value_size above
+ * RSZ_HASH_VALUE_SIZE_MAX, initial_entries whose memory would overflow),
+ * ENOMEM (memory limit or allocator).
  */
 RSZ_API struct rsz_hash *rsz_hash_new(const struct rsz_hash_opts *opts);
 
