@@ -101,8 +101,8 @@ static int array_life(struct faultinj *fi, void *ctx)
 	if (faultinj_after(fi)) {
 		FI_CHECK(fi, !l->a && errno == ENOMEM, "new hit: %p, errno %d",
 			 (void *)l->a, errno);
-		FI_CHECK(fi, fi->ta.live_bytes == 0, "failed new holds %" PRIu64,
-			 fi->ta.live_bytes);
+		FI_CHECK(fi, test_alloc_live(&fi->ta) == 0, "failed new holds %" PRIu64,
+			 test_alloc_live(&fi->ta));
 		l->a = rsz_array_new(&o);
 	}
 	FI_CHECK(fi, l->a != NULL, "new failed without injection: %d", errno);

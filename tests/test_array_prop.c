@@ -394,12 +394,12 @@ static int a_step(void *state, const struct prop_op *op, char *msg, size_t len)
 		 * after the other: compare once they are all done, on the
 		 * rarer check op (a barrier waits for the call_rcu thread). */
 		if (!(op->arg[1] % 64)) {
-			FLAVOR->barrier();
+			rsz_rcu_barrier(FLAVOR);	/* annotated for TSan */
 			rsz_array_stat(m->a, &st, sizeof(st));
 		}
-		if (!(op->arg[1] % 64) && st.mem_bytes != m->ta.live_bytes)
+		if (!(op->arg[1] % 64) && st.mem_bytes != test_alloc_live(&m->ta))
 			FAIL("stat: mem_bytes %" PRIu64 ", allocator holds %" PRIu64,
-			     st.mem_bytes, m->ta.live_bytes);
+			     st.mem_bytes, test_alloc_live(&m->ta));
 		return 0;
 	}
 	case A_CHECK: {
@@ -443,9 +443,9 @@ static int a_teardown(void *state, char *msg, size_t len)
 
 	rsz_array_destroy(m->a);
 	rsz_mem_stat(m->mem, &ms, sizeof(ms));
-	if (m->ta.live_bytes || ms.usage) {
+	if (test_alloc_live(&m->ta) || ms.usage) {
 		snprintf(msg, len, "after destroy: allocator holds %" PRIu64 ", counter %" PRIu64,
-			 m->ta.live_bytes, ms.usage);
+			 test_alloc_live(&m->ta), ms.usage);
 		ret = -1;
 	}
 	if (!ret && rsz_mem_destroy(m->mem)) {

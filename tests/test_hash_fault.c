@@ -119,8 +119,8 @@ static int hash_life(struct faultinj *fi, void *ctx)
 	l->h = rsz_hash_new(&o);
 	if (faultinj_after(fi) && !l->h) {
 		FI_CHECK(fi, errno == ENOMEM, "new hit: errno %d", errno);
-		FI_CHECK(fi, fi->ta.live_bytes == 0, "failed new holds %" PRIu64,
-			 fi->ta.live_bytes);
+		FI_CHECK(fi, test_alloc_live(&fi->ta) == 0, "failed new holds %" PRIu64,
+			 test_alloc_live(&fi->ta));
 		l->h = rsz_hash_new(&o);
 	}
 	FI_CHECK(fi, l->h != NULL, "new failed without injection: %d", errno);

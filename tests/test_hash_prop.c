@@ -255,10 +255,10 @@ static int h_step(void *state, const struct prop_op *op, char *msg, size_t len)
 		ret = rsz_hash_maintain(m->h);
 		if (ret)
 			FAIL("maintain: %d", ret);
-		f->barrier();
-		if (stat_of(m).mem_bytes != m->ta.live_bytes)
+		rsz_rcu_barrier(f);	/* annotated for TSan */
+		if (stat_of(m).mem_bytes != test_alloc_live(&m->ta))
 			FAIL("after maintain and barrier: mem_bytes %" PRIu64 ", allocator holds %"
-			     PRIu64, stat_of(m).mem_bytes, m->ta.live_bytes);
+			     PRIu64, stat_of(m).mem_bytes, test_alloc_live(&m->ta));
 		return check_bounds(m, 0, msg, len);
 	case H_WATERMARKS: {
 		uint64_t lo = op->arg[0] % 64, hi = op->arg[1] % 128;
@@ -293,9 +293,9 @@ static int h_teardown(void *state, char *msg, size_t len)
 
 	rsz_hash_destroy(m->h);
 	rsz_mem_stat(m->mem, &ms, sizeof(ms));
-	if (m->ta.live_bytes || ms.usage) {
+	if (test_alloc_live(&m->ta) || ms.usage) {
 		snprintf(msg, len, "after destroy: allocator holds %" PRIu64 ", counter %" PRIu64,
-			 m->ta.live_bytes, ms.usage);
+			 test_alloc_live(&m->ta), ms.usage);
 		ret = -1;
 	}
 	if (!ret && rsz_mem_destroy(m->mem)) {

@@ -81,8 +81,9 @@ static int w_teardown(void *obj, void *ctx, char *msg, size_t len)
 	f->register_thread();
 	rsz_hash_destroy(w->h);
 	f->unregister_thread();
-	if (w->la.live_blocks) {
-		snprintf(msg, len, "%" PRIu64 " blocks live after destroy", w->la.live_blocks);
+	if (__atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED)) {
+		snprintf(msg, len, "%" PRIu64 " blocks live after destroy",
+			 __atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED));
 		ret = -1;
 	}
 	lfalloc_fini(&w->la);

@@ -38,7 +38,7 @@ static uint64_t usage_of(struct rsz_mem *m)
  * if a failure was injected (the retry must work). */
 static void *checked_alloc(struct faultinj *fi, struct rsz_mctx *m, size_t size, size_t align)
 {
-	uint64_t bytes = m->bytes, usage = usage_of(m->mem), live = fi->ta.live_bytes;
+	uint64_t bytes = m->bytes, usage = usage_of(m->mem), live = test_alloc_live(&fi->ta);
 	int err = 0;
 	void *p;
 
@@ -47,7 +47,7 @@ static void *checked_alloc(struct faultinj *fi, struct rsz_mctx *m, size_t size,
 	if (faultinj_after(fi)) {
 		FI_CHECK(fi, !p && err == -ENOMEM, "injected failure: p %p, err %d", p, err);
 		FI_CHECK(fi, m->bytes == bytes && usage_of(m->mem) == usage &&
-			 fi->ta.live_bytes == live, "a refused allocation changed the accounts");
+			 test_alloc_live(&fi->ta) == live, "a refused allocation changed the accounts");
 		rsz_kvfree(m, p, size);		/* NULL: nothing */
 		p = rsz_kvmalloc(m, size, align, &err);
 	}

@@ -82,9 +82,9 @@ static int run_once(const struct faultinj_scenario *s, enum faultinj_mode mode,
 	err = s->run(fi, s->ctx);
 	faultinj_check(fi, err == 0, "scenario returned %d", err);
 	/* Nothing leaks: the allocator and the counter are back to zero. */
-	faultinj_check(fi, fi->ta.live_blocks == 0 && fi->ta.live_bytes == 0,
+	faultinj_check(fi, __atomic_load_n(&fi->ta.live_blocks, __ATOMIC_RELAXED) == 0 && test_alloc_live(&fi->ta) == 0,
 		       "leak at destroy: %" PRIu64 " blocks, %" PRIu64 " bytes live",
-		       fi->ta.live_blocks, fi->ta.live_bytes);
+		       __atomic_load_n(&fi->ta.live_blocks, __ATOMIC_RELAXED), test_alloc_live(&fi->ta));
 	rsz_mem_stat(fi->mem, &st, sizeof(st));
 	faultinj_check(fi, st.usage == 0 && st.deferred == 0,
 		       "counter at destroy: usage %" PRIu64 ", deferred %" PRIu64,
