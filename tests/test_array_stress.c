@@ -51,7 +51,7 @@ static void *reader_main(void *arg)
 
 	fl->register_thread();
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		fl->read_lock();
+		rsz_rcu_read_lock(fl);
 		for (int j = 0; j < 64; j++) {
 			struct known *k = &known[test_rand(&seed) % KNOWN];
 			uint64_t *p = rsz_array_lookup(ra, k->index);
@@ -61,7 +61,7 @@ static void *reader_main(void *arg)
 			TEST_CHECK(p && p[0] == value_of(k->index) && p[1] == ~value_of(k->index),
 				   "index %llu: wrong value", (unsigned long long)k->index);
 		}
-		fl->read_unlock();
+		rsz_rcu_read_unlock(fl);
 		n++;
 	}
 	fl->unregister_thread();
@@ -143,9 +143,9 @@ static void readers_never_see_a_wrong_value_or_a_moved_element(void **state)
 		v[1] = ~v[0];
 		assert_int_equal(rsz_array_update(ra, idx, v, RSZ_ANY), 0);
 		known[i / 8].index = idx;
-		fl->read_lock();
+		rsz_rcu_read_lock(fl);
 		known[i / 8].addr = rsz_array_lookup(ra, idx);
-		fl->read_unlock();
+		rsz_rcu_read_unlock(fl);
 	}
 	__atomic_store_n(&stop, 0, __ATOMIC_RELEASE);
 	for (uintptr_t i = 0; i < 3; i++)
@@ -287,7 +287,7 @@ static void *gp_writer_main(void *arg)
 			continue;
 		}
 		tag++;
-		fl->read_lock();
+		rsz_rcu_read_lock(fl);
 		p = rsz_array_lookup(ga, idx);
 		TEST_CHECK(p && p[0] == 0 && p[1] == 0, "slot %llu not zero at hand-out",
 			   (unsigned long long)idx);
@@ -295,7 +295,7 @@ static void *gp_writer_main(void *arg)
 			__atomic_store_n(&p[0], tag, __ATOMIC_RELAXED);
 			__atomic_store_n(&p[1], tag, __ATOMIC_RELAXED);
 		}
-		fl->read_unlock();
+		rsz_rcu_read_unlock(fl);
 		/* Publish while we own it, unpublish before the release: a
 		 * reader that saw it did so before the release. */
 		__atomic_store_n(&published[me], (tag << 16) | idx, __ATOMIC_SEQ_CST);
@@ -312,7 +312,7 @@ static void *gp_reader_main(void *arg)
 
 	fl->register_thread();
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		fl->read_lock();
+		rsz_rcu_read_lock(fl);
 		uint64_t pub = __atomic_load_n(&published[test_rand(&seed) % GP_WRITERS],
 					       __ATOMIC_SEQ_CST);
 
@@ -331,7 +331,7 @@ static void *gp_reader_main(void *arg)
 				cpu_relax();
 			}
 		}
-		fl->read_unlock();
+		rsz_rcu_read_unlock(fl);
 	}
 	fl->unregister_thread();
 	return NULL;
