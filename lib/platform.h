@@ -80,11 +80,17 @@ static inline bool check_mul_overflow_u64(uint64_t a, uint64_t b, uint64_t *r)
 #define rsz_dereference(p)	__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 #define rsz_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 
-/* try_cmpxchg: on failure *oldp receives the current value. */
+/*
+ * try_cmpxchg: on failure *oldp receives the current value. The fully
+ * ordered and acquire forms load that value with acquire, because callers
+ * go on to dereference it (a slot's element after a lost race): without
+ * it, the element's contents need not be visible yet on a weakly ordered
+ * CPU (ThreadSanitizer found this in do_update).
+ */
 #define try_cmpxchg(p, oldp, n)	\
-	__atomic_compare_exchange_n((p), (oldp), (n), false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)
+	__atomic_compare_exchange_n((p), (oldp), (n), false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
 #define try_cmpxchg_acquire(p, oldp, n) \
-	__atomic_compare_exchange_n((p), (oldp), (n), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+	__atomic_compare_exchange_n((p), (oldp), (n), false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)
 #define try_cmpxchg_release(p, oldp, n) \
 	__atomic_compare_exchange_n((p), (oldp), (n), false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)
 #define try_cmpxchg_relaxed(p, oldp, n) \

@@ -1154,7 +1154,9 @@ static void qsbr_flavor_grows_reclaims_and_shrinks(void **state)
 /* ---- a signal handler re-entering the data path on the same thread ---- */
 
 static struct rsz_array *sig_array;
-static volatile sig_atomic_t sig_runs;
+/* Atomic, not volatile sig_atomic_t: SIGALRM is process-directed and may
+ * run the handler on liburcu's call_rcu thread (ThreadSanitizer saw it). */
+static int sig_runs;
 static uint64_t sig_errors;
 
 static void sig_handler(int sig)
@@ -1163,7 +1165,7 @@ static void sig_handler(int sig)
 	int saved = errno;
 
 	(void)sig;
-	sig_runs++;
+	__atomic_add_fetch(&sig_runs, 1, __ATOMIC_RELAXED);
 	if (rsz_array_alloc(sig_array, &idx)) {
 		errno = saved;
 		return;		/* -EAGAIN while a grow runs is fine */
@@ -1188,7 +1190,7 @@ static void signal_handler_may_interrupt_alloc_and_release(void **state)
 	uint64_t iters = test_scaled(2000000, 20000), done = 0, tag;
 
 	sig_array = rsz_array_new(&o);
-	sig_runs = 0;
+	__atomic_store_n(&sig_runs, 0, __ATOMIC_RELAXED);
 	sig_errors = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sig_handler;
@@ -1196,7 +1198,7 @@ static void signal_handler_may_interrupt_alloc_and_release(void **state)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
-	for (uint64_t i = 0; i < iters || sig_runs < 20; i++) {
+	for (uint64_t i = 0; i < iters || __atomic_load_n(&sig_runs, __ATOMIC_RELAXED) < 20; i++) {
 		uint64_t idx, *p;
 
 		if (rsz_array_alloc(sig_array, &idx))
@@ -1221,7 +1223,7 @@ static void signal_handler_may_interrupt_alloc_and_release(void **state)
 	/* Not SIG_DFL: a tick already pending would end the process. */
 	signal(SIGALRM, SIG_IGN);
 	assert_int_equal(sig_errors, 0);
-	assert_true(sig_runs >= 20);
+	assert_true(__atomic_load_n(&sig_runs, __ATOMIC_RELAXED) >= 20);
 	assert_true(done > 0);
 	rsz_array_maintain(sig_array);
 	assert_int_equal(st_of(sig_array).allocated, 0);
