@@ -116,8 +116,8 @@ static void seg_install(struct rsz_array *a, unsigned int k, const struct new_se
 	a->seg_mem[k] = s->mem;
 	a->seg_bytes[k] = s->bytes;
 	WRITE_ONCE(a->words[k], words);
-	/* The bias makes element i = dir[k] + i * stride; unsigned wrap. */
-	WRITE_ONCE(a->dir[k], (uintptr_t)s->mem - (uintptr_t)(first * a->stride));
+	/* The bias makes element i = dir + i * stride; unsigned wrap. */
+	WRITE_ONCE(a->dir[rsz__dir_slot(k)], (uintptr_t)s->mem - (uintptr_t)(first * a->stride));
 	WRITE_ONCE(a->nr_segs, k + 1);
 }
 
@@ -134,18 +134,29 @@ static void seg_free_rcu(struct rsz_rcu_head *head)
 
 /* ---- resize lock ---------------------------------------------------------- */
 
+/* Give the CPU away while waiting for another thread. An online urcu-qsbr
+ * thread (rsz's worker while it runs) goes offline meanwhile, so that a
+ * grace period the other thread waits for is not held up by us; in the
+ * other flavors read_ongoing is false here and nothing changes. */
+static void wait_a_little(struct rsz_array *a)
+{
+	bool online = rsz_rcu_read_ongoing(a->flavor);
+
+	if (online)
+		a->flavor->thread_offline();
+	rsz_yield();
+	if (online)
+		a->flavor->thread_online();
+}
+
 static void resize_lock(struct rsz_array *a)
 {
 	uint32_t unlocked = 0;
 
-	/* Acquire: the holder sees everything the previous holder did. A
-	 * waiter goes offline while it yields, so that a urcu-qsbr holder
-	 * waiting for a grace period is not held up by it. */
+	/* Acquire: the holder sees everything the previous holder did. */
 	while (!try_cmpxchg_acquire(&a->resize_lock, &unlocked, 1)) {
 		unlocked = 0;
-		a->flavor->thread_offline();
-		rsz_yield();
-		a->flavor->thread_online();
+		wait_a_little(a);
 	}
 }
 
@@ -278,8 +289,11 @@ static void reclaim_sync(struct rsz_array *a)
 {
 	uint64_t n;
 
-	if (__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST))
-		rsz_rcu_barrier(a->flavor);	/* the worker's batch ends first */
+	/* The worker's batch in flight ends first. Not rcu_barrier(): the
+	 * worker itself gets here (a shrink), and a urcu-qsbr thread must be
+	 * offline while it waits for callbacks. */
+	while (__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST))
+		wait_a_little(a);
 	if (!READ_ONCE(a->nr_pending))
 		return;
 	n = rsz__slots_harvest(a);
@@ -392,12 +406,13 @@ int rsz_array_maintain(struct rsz_array *a)
 
 /* ---- public calls ------------------------------------------------------------- */
 
-void *rsz_array_lookup(struct rsz_array *a, uint64_t index)
+RSZ_CLZ_CLONES void *rsz_array_lookup(struct rsz_array *a, uint64_t index)
 {
 	uint64_t cap;
 
-	if (unlikely(!a))
-		return NULL;
+	/* No NULL check for @a: this is the one call whose instruction count
+	 * is the figure (targets.md); a NULL array is a caller bug here as
+	 * it is for every BPF helper. */
 #ifdef RSZ_TESTING
 	/* The read-side check costs a call into liburcu per lookup, which
 	 * doubled the time of a lookup batch: only the test build (and

@@ -23,22 +23,25 @@
 #define RSZ_ARRAY_ENTRIES_LIMIT	(1ull << 48)
 
 /*
- * The slot state of 64 consecutive indices. The four words of one group
- * share a cache line (two groups per line), so alloc touches one line for
- * A and U, and release one line for U and R.
+ * The slot state of 64 consecutive indices, 32 bytes, two groups per cache
+ * line, so alloc and release each touch one line.
  *   avail (A): 1 = handed out, waiting for its grace period, sealed by a
  *              shrink, or past max_entries (pad). alloc claims 0 bits.
- *   user (U):  1 = handed out and not released; release clears it, and a
- *              bit already 0 is a double release.
- *   released (R): set by release; the reclaimer takes it whole with xchg.
+ *   ur[2]:     for slots 32j .. 32j+31 of the group, U in bits 0..31 and
+ *              R in bits 32..63 of ur[j]. U = handed out and not
+ *              released; R = released, not yet collected. Keeping both in
+ *              one word lets release clear U and set R in one
+ *              compare-and-swap (a U bit already 0 is a double release),
+ *              and the reclaimer takes the R half with one fetch_and.
  *   reclaim (W): the reclaimer's own copy of R for the batch in flight.
  */
 struct rsz_slot_word {
 	uint64_t avail;
-	uint64_t user;
-	uint64_t released;
+	uint64_t ur[2];
 	uint64_t reclaim;
 };
+
+#define RSZ_SLOT_U_MASK 0x00000000ffffffffull
 
 /* At the end of every segment block: what the deferred free needs. */
 struct rsz_seg_tail {
@@ -82,10 +85,11 @@ struct rsz_array {
 	uint32_t stride;		/* round_up(value_size, 8) */
 	uint32_t base_shift;		/* log2 of segment 0's size B */
 	uint32_t seg_shift;		/* base_shift - 1, for rsz__seg_of() */
-	/* dir[k] = address of segment k minus (first index of k) * stride,
-	 * as an integer, so element i is dir[k] + i * stride with no
-	 * subtraction; the wrap-around of the bias is well defined on
-	 * uintptr_t. */
+	/* dir[63 - k] = address of segment k minus (first index of k) *
+	 * stride, as an integer, so element i is dir[clz] + i * stride with
+	 * no subtraction (the wrap-around of the bias is well defined on
+	 * uintptr_t), and the directory is indexed by the count of leading
+	 * zeros itself, which LZCNT gives in one instruction. */
 	uintptr_t dir[RSZ_ARRAY_MAX_SEGS];
 	struct rsz_slot_word *words[RSZ_ARRAY_MAX_SEGS];
 
@@ -139,13 +143,25 @@ static inline uint64_t rsz__seg_first(const struct rsz_array *a, unsigned int k)
 
 static inline unsigned int rsz__seg_of(const struct rsz_array *a, uint64_t index)
 {
-	/* fls64(index >> base_shift) without its branch for 0: indices
-	 * below 2B give 0 or 1 after the shift, and `| 1' folds them into
-	 * log2 = 0, which is right for [0, B) and wrong for [B, 2B) -- so
-	 * shift by one less, where [0, B) -> {0} and [B, 2B) -> {2, 3}:
-	 * floor(log2(x | 1)) is 0 and 1, as for every k >= 1 the segment
-	 * [B << (k-1), B << k) gives k. (TBB's segment_index_of trick.) */
+	/* fls64(index >> base_shift) without its branch for 0: shifting by
+	 * one less maps [0, B) to {0, 1} and [B, 2B) to {2, 3}, so
+	 * floor(log2(x | 1)) gives 0 for segment 0, 1 for segment 1, and k
+	 * for [B << (k-1), B << k). (TBB's segment_index_of trick.) */
 	return 63u ^ (unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
+}
+
+/* Where segment k's entry sits in dir[]. */
+static inline unsigned int rsz__dir_slot(unsigned int k)
+{
+	return 63u - k;
+}
+
+/* dir[] index of @index's segment: 63 - rsz__seg_of(), as a 64-bit value
+ * so that the indexing needs no widening (the lookup path counts its
+ * instructions; see docs/array.md). */
+static inline uint64_t rsz__dir_index(const struct rsz_array *a, uint64_t index)
+{
+	return (uint64_t)(unsigned int)__builtin_clzll((index >> a->seg_shift) | 1);
 }
 
 /* ---- internal API (the hash map's element pool uses it) ---- */
@@ -169,8 +185,10 @@ int rsz__array_maintain(struct rsz_array *a) RSZ_INTERNAL;
 static inline void *rsz__array_elem(struct rsz_array *a, uint64_t index)
 {
 	/* Relaxed: the caller's acquire of a capacity covering @index (or the
-	 * ordering that gave it the slot) made dir[k] visible. */
-	return (void *)(READ_ONCE(a->dir[rsz__seg_of(a, index)]) +
+	 * ordering that gave it the slot) made the dir[] entry visible. */
+	const uintptr_t *dir = a->dir;
+
+	return (void *)(READ_ONCE(dir[rsz__dir_index(a, index)]) +
 			(uintptr_t)index * a->stride);
 }
 

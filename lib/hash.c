@@ -22,22 +22,6 @@ uint64_t rsz_hash_bytes(const void *key, size_t len, uint64_t seed)
 	return hash_bytes(key, len, seed);
 }
 
-static inline uint64_t key_hash(const struct rsz_hash *h, const void *key)
-{
-	/* Constant lengths let the compiler drop the branches of the
-	 * general function for the BPF-typical key sizes. */
-	switch (h->key_size) {
-	case 4:
-		return hash_bytes(key, 4, h->seed);
-	case 8:
-		return hash_bytes(key, 8, h->seed);
-	case 16:
-		return hash_bytes(key, 16, h->seed);
-	default:
-		return hash_bytes(key, h->key_size, h->seed);
-	}
-}
-
 /* ---- elements ------------------------------------------------------------------ */
 
 #define POOL_PUBLISHED (1ULL << 63)
@@ -66,7 +50,7 @@ static int pool_dry_error(struct rsz_hash *h)
 
 /* A fresh element for @key and @value, or NULL with *err set. @replace
  * lets a PREALLOC map dip into the reserve kept for replaces. */
-static struct rsz_hash_elem *elem_new(struct rsz_hash *h, uint64_t hash, const void *key,
+static struct rsz_hash_elem *elem_new(struct rsz_hash *h, const void *key,
 				      const void *value, bool replace, int *err)
 {
 	struct rsz_hash_elem *e;
@@ -98,12 +82,12 @@ static struct rsz_hash_elem *elem_new(struct rsz_hash *h, uint64_t hash, const v
 			*err = -ENOMEM;
 			return NULL;
 		}
-		e->next_retired = NULL;
+		e->map = h;
 	}
-	e->hash = hash;
-	memcpy(e->data, key, h->key_size);
+	memcpy(elem_key(h, e), key, h->key_size);
 	if (h->key_space > h->key_size)
-		memset(e->data + h->key_size, 0, h->key_space - h->key_size);
+		memset((unsigned char *)elem_key(h, e) + h->key_size, 0,
+		       h->key_space - h->key_size);
 	if (h->value_size)
 		memcpy(elem_value(h, e), value, h->value_size);
 	return e;
@@ -119,18 +103,32 @@ static void elem_discard(struct rsz_hash *h, struct rsz_hash_elem *e)
 		rsz_kvfree(&h->mctx, e, h->elem_size);
 }
 
+static void release_elem(struct rsz_hash *h, struct rsz_hash_elem *e)
+{
+	if (h->release)
+		h->release(elem_key(h, e), elem_value(h, e), h->release_ctx);
+}
+
+static void elem_free_cb(struct rsz_rcu_head *head)
+{
+	struct rsz_hash_elem *e = container_of(head, struct rsz_hash_elem, rcu);
+	struct rsz_hash *h = e->map;
+
+	release_elem(h, e);
+	rsz_mctx_undefer(&h->mctx, h->elem_size);
+	rsz_kvfree(&h->mctx, e, h->elem_size);
+}
+
 /*
  * A published element left the map: readers may hold it until a grace
  * period ends. PREALLOC elements go back to the pool, which reuses a slot
  * only after a grace period and calls release first (pool_reclaim).
- * Default-mode elements go on a lock-free list that the worker (or
- * maintain) hands to call_rcu in batches: one callback per batch, not per
- * element, and no rcu_head in the element.
+ * Default-mode elements go to call_rcu directly: liburcu batches them
+ * (one wake of its thread per grace period), and the header's rcu_head
+ * and map pointer are all the callback needs.
  */
 void hash_retire_elem(struct rsz_hash *h, struct rsz_hash_elem *e)
 {
-	struct rsz_hash_elem *head;
-
 	if (prealloc(h)) {
 		int err = rsz_array_release(h->pool, e->pool_index & ~POOL_PUBLISHED);
 
@@ -139,73 +137,7 @@ void hash_retire_elem(struct rsz_hash *h, struct rsz_hash_elem *e)
 		return;
 	}
 	rsz_mctx_defer(&h->mctx, h->elem_size);
-	head = READ_ONCE(h->retired);
-	do {
-		e->next_retired = head;
-		/* Release: the batch taker sees the link. */
-	} while (!try_cmpxchg_release(&h->retired, &head, e));
-	atomic_add_return_relaxed(&h->nr_retired, 1);
-	kick(h);
-}
-
-static void release_elem(struct rsz_hash *h, struct rsz_hash_elem *e)
-{
-	if (h->release)
-		h->release(elem_key(h, e), elem_value(h, e), h->release_ctx);
-}
-
-struct retire_batch {
-	struct rsz_rcu_head rcu;
-	struct rsz_hash *h;
-	struct rsz_hash_elem *list;
-};
-
-static void free_retired_list(struct rsz_hash *h, struct rsz_hash_elem *list)
-{
-	while (list) {
-		struct rsz_hash_elem *next = list->next_retired;
-
-		release_elem(h, list);
-		rsz_mctx_undefer(&h->mctx, h->elem_size);
-		rsz_kvfree(&h->mctx, list, h->elem_size);
-		list = next;
-	}
-}
-
-static void retire_batch_cb(struct rsz_rcu_head *head)
-{
-	struct retire_batch *b = container_of(head, struct retire_batch, rcu);
-	struct rsz_hash *h = b->h;
-
-	free_retired_list(h, b->list);
-	rsz_mctx_undefer(&h->mctx, sizeof(*b));
-	rsz_kvfree(&h->mctx, b, sizeof(*b));
-}
-
-/* Hand the retired elements to call_rcu. Not from a read-side section. */
-static void flush_retired(struct rsz_hash *h)
-{
-	struct rsz_hash_elem *list;
-	struct retire_batch *b;
-	int err;
-
-	if (!READ_ONCE(h->retired))
-		return;
-	/* Acquire pairs with hash_retire_elem()'s release. */
-	list = xchg_acquire(&h->retired, NULL);
-	if (!list)
-		return;
-	b = rsz_kvmalloc(&h->mctx, sizeof(*b), 8, &err);
-	if (!b) {
-		/* No memory for the batch: wait for the grace period here. */
-		rsz_synchronize_rcu(h->flavor);
-		free_retired_list(h, list);
-		return;
-	}
-	rsz_mctx_defer(&h->mctx, sizeof(*b));
-	b->h = h;
-	b->list = list;
-	rsz_call_rcu(h->flavor, &b->rcu, retire_batch_cb);
+	rsz_call_rcu(h->flavor, &e->rcu, elem_free_cb);
 }
 
 /* The pool calls this after a released slot's grace period. */
@@ -220,18 +152,24 @@ static void pool_reclaim(void *ctx, void *slot, uint64_t index)
 
 /* ---- tables and capacity -------------------------------------------------------- */
 
-/* Takes the read lock itself (nesting is fine): callers may hold none. */
-static uint64_t hash_capacity(struct rsz_hash *h)
+/* Capacity, for a caller inside a read-side section. */
+static uint64_t hash_capacity_locked(struct rsz_hash *h)
 {
-	uint64_t cap;
-
 	if (prealloc(h)) {
 		uint64_t free = rsz__array_free_slots(h->pool);
 
 		return READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
 	}
+	return htab_capacity(rsz_dereference(h->tbl));
+}
+
+/* Capacity; takes the read lock itself (nesting is fine). */
+static uint64_t hash_capacity(struct rsz_hash *h)
+{
+	uint64_t cap;
+
 	rsz_rcu_read_lock(h->flavor);
-	cap = htab_capacity(rsz_dereference(h->tbl));
+	cap = hash_capacity_locked(h);
 	rsz_rcu_read_unlock(h->flavor);
 	return cap;
 }
@@ -263,13 +201,14 @@ static void queue_grow(struct rsz_hash *h, uint64_t target)
 	kick(h);
 }
 
+/* After an update; the caller is inside a read-side section. */
 static void check_watermarks(struct rsz_hash *h)
 {
 	uint64_t cap, count, low;
 
 	if (READ_ONCE(h->grow_pending))
 		return;
-	cap = hash_capacity(h);
+	cap = hash_capacity_locked(h);
 	count = READ_ONCE(h->count);
 	low = wm_low(h, cap);
 	if (low && (count >= cap || cap - count < low)) {
@@ -360,15 +299,17 @@ void hash_migration_done(struct rsz_hash *h, struct rsz_htab *old, struct rsz_ht
 /* Does the PENDING copy @w at slot @j of @t count? Read-only: true if it is
  * confirmed or still undecided (then its element is the key's current one,
  * since nobody updates a key in @t before its old slot is MOVED). */
-static bool pending_counts(struct rsz_htab *t, uint64_t j, uint64_t w)
+static bool pending_counts(struct rsz_hash *h, struct rsz_htab *t, uint64_t j, uint64_t w)
 {
 	struct rsz_htab *old = rsz_dereference(t->prev);
 	struct rsz_hash_elem *e = slot_elem(w);
-	uint64_t frozen = slot_make(e) | SLOT_FROZEN;
+	uint64_t hash, frozen;
 
 	if (!old)
 		return false;
-	for (uint64_t i = htab_home(old, e->hash); i < old->nslots; i++) {
+	hash = elem_hash(h, e);
+	frozen = slot_make(e, hash) | SLOT_FROZEN;
+	for (uint64_t i = htab_home(old, hash); i < old->nslots; i++) {
 		uint64_t s = __atomic_load_n(&old->slots[i], __ATOMIC_ACQUIRE);
 
 		if (s == frozen || s == slot_moved(j))
@@ -401,9 +342,9 @@ static struct rsz_hash_elem *find_slow(struct rsz_hash *h, const void *key, uint
 			if (!slot_has_elem(w) || rsz_tagptr_tag(w) != tag)
 				continue;
 			e = slot_elem(w);
-			if (!elem_match(h, e, hash, key))
+			if (!elem_match(h, e, key))
 				continue;
-			if ((w & SLOT_PENDING) && !pending_counts(t, i, w))
+			if ((w & SLOT_PENDING) && !pending_counts(h, t, i, w))
 				continue;
 			return e;
 		}
@@ -434,7 +375,7 @@ static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, ui
 		if (rsz_tagptr_tag(w) == tag && slot_has_elem(w)) {
 			struct rsz_hash_elem *e = slot_elem(w);
 
-			if (likely(elem_match(h, e, hash, key))) {
+			if (likely(elem_match(h, e, key))) {
 				if (unlikely(w & SLOT_STATE_MASK))
 					return find_slow(h, key, hash);
 				return e;
@@ -508,6 +449,39 @@ static struct rsz_htab *writable_table(struct rsz_hash *h, uint64_t hash)
 }
 
 /*
+ * PREALLOC: ask the background work for a table of at least @size slots
+ * (1: just fit for the pool, which also drops tombstones).
+ */
+static void request_table(struct rsz_hash *h, uint64_t size)
+{
+	uint64_t cur = READ_ONCE(h->table_req);
+
+	while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
+		;
+	__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
+	kick(h);
+}
+
+/*
+ * PREALLOC, after a delete: tombstones are never reused, so once the
+ * unused slots no longer cover the pool's free elements, ask for a
+ * rehash before an insert finds the table full (which would be -EAGAIN).
+ */
+static void check_table_room(struct rsz_hash *h)
+{
+	struct rsz_htab *t;
+	uint64_t room, need;
+
+	rsz_rcu_read_lock(h->flavor);
+	t = rsz_dereference(h->tbl);
+	room = t->max_used - (READ_ONCE(t->used) < t->max_used ? READ_ONCE(t->used) : t->max_used);
+	rsz_rcu_read_unlock(h->flavor);
+	need = rsz__array_free_slots(h->pool) + READ_ONCE(h->pool->nr_pending);
+	if (room < need && !READ_ONCE(h->table_req))
+		request_table(h, 1);
+}
+
+/*
  * The table @t is full: replace it (default mode; the caller allocates
  * anyway), or report -EAGAIN with the work queued (PREALLOC). @long_run:
  * the insert ran past the probe limit, which only a larger table cures
@@ -521,12 +495,7 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 	int err;
 
 	if (prealloc(h)) {
-		uint64_t cur = READ_ONCE(h->table_req);
-
-		while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
-			;
-		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
-		kick(h);
+		request_table(h, long_run ? t->size * 2 : 1);
 		return -EAGAIN;
 	}
 	prev = rsz_dereference(t->prev);
@@ -565,7 +534,7 @@ recheck:
 				*reserved = true;
 			}
 			if (!*spare) {
-				*spare = elem_new(h, hash, key, value, false, &err);
+				*spare = elem_new(h, key, value, false, &err);
 				if (!*spare)
 					return err;
 			}
@@ -579,7 +548,7 @@ recheck:
 			/* Seq-cst CAS publishes the initialised element
 			 * (release) and orders it against freezes. This is
 			 * the insert's linearization point. */
-			if (try_cmpxchg(&t->slots[i], &w, slot_make(*spare))) {
+			if (try_cmpxchg(&t->slots[i], &w, slot_make(*spare, hash))) {
 				*spare = NULL;
 				*reserved = false;
 				return 0;
@@ -592,7 +561,7 @@ recheck:
 		if (!slot_has_elem(w) || rsz_tagptr_tag(w) != tag)
 			continue;
 		e = slot_elem(w);
-		if (!elem_match(h, e, hash, key))
+		if (!elem_match(h, e, key))
 			continue;
 		if (w & SLOT_PENDING) {
 			htab_resolve_pending(h, t, i, w);
@@ -607,14 +576,14 @@ recheck:
 		if (flags == RSZ_NOEXIST)
 			return -EEXIST;
 		if (!*spare) {
-			*spare = elem_new(h, hash, key, value, true, &err);
+			*spare = elem_new(h, key, value, true, &err);
 			if (!*spare)
 				return err;
 		}
 		RSZ_STALL_POINT("hash.update.before_replace");
 		/* A replace publishes a new element; the old one is never
 		 * written (I1). Linearization point: this CAS. */
-		if (try_cmpxchg(&t->slots[i], &w, slot_make(*spare))) {
+		if (try_cmpxchg(&t->slots[i], &w, slot_make(*spare, hash))) {
 			*spare = NULL;
 			hash_retire_elem(h, e);
 			return 0;
@@ -640,13 +609,13 @@ int rsz_hash_update(struct rsz_hash *h, const void *key, const void *value, uint
 	hash = key_hash(h, key);
 	rsz_rcu_read_lock(h->flavor);
 	err = do_update(h, key, value, flags, hash, &spare, &reserved);
-	rsz_rcu_read_unlock(h->flavor);
 	if (reserved)
 		unreserve_count(h);
-	if (spare)
-		elem_discard(h, spare);
 	if (err == 0 || err == -EAGAIN)
 		check_watermarks(h);
+	rsz_rcu_read_unlock(h->flavor);
+	if (spare)
+		elem_discard(h, spare);
 	return err;
 }
 
@@ -674,7 +643,7 @@ recheck:
 		if (!slot_has_elem(w) || rsz_tagptr_tag(w) != tag)
 			continue;
 		e = slot_elem(w);
-		if (!elem_match(h, e, hash, key))
+		if (!elem_match(h, e, key))
 			continue;
 		if (w & SLOT_PENDING) {
 			htab_resolve_pending(h, t, i, w);
@@ -692,8 +661,11 @@ recheck:
 		goto recheck;
 	}
 	rsz_rcu_read_unlock(h->flavor);
-	if (ret == 0)
+	if (ret == 0) {
+		if (prealloc(h))
+			check_table_room(h);
 		check_shrink(h);
+	}
 	return ret;
 }
 
@@ -707,6 +679,12 @@ static int order(const struct rsz_hash *h, uint64_t ha, const void *ka, uint64_t
 	return memcmp(ka, kb, h->key_size);
 }
 
+/* The best candidate so far of a successor search. */
+struct successor {
+	struct rsz_hash_elem *e;
+	uint64_t hash;
+};
+
 /*
  * The smallest (hash, key) above the bound, in table @t. Slots are in home
  * order and a run never crosses an EMPTY slot (I5), so once a candidate is
@@ -714,34 +692,36 @@ static int order(const struct rsz_hash *h, uint64_t ha, const void *ka, uint64_t
  * smaller can lie beyond.
  */
 static void scan_successor(struct rsz_hash *h, struct rsz_htab *t, bool bounded,
-			   uint64_t lb_hash, const void *lb_key,
-			   struct rsz_hash_elem **best)
+			   uint64_t lb_hash, const void *lb_key, struct successor *best)
 {
 	for (uint64_t i = bounded ? htab_home(t, lb_hash) : 0; i < t->nslots; i++) {
 		uint64_t w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 		struct rsz_hash_elem *e;
+		uint64_t hash;
 
 		if (w == SLOT_EMPTY || w == SLOT_FROZEN) {
-			if (*best && i >= htab_home(t, (*best)->hash))
+			if (best->e && i >= htab_home(t, best->hash))
 				return;
 			continue;
 		}
 		if (!slot_has_elem(w))
 			continue;
 		e = slot_elem(w);
-		if (bounded && order(h, e->hash, e->data, lb_hash, lb_key) <= 0)
+		hash = elem_hash(h, e);
+		if (bounded && order(h, hash, elem_key(h, e), lb_hash, lb_key) <= 0)
 			continue;
-		if (*best && order(h, e->hash, e->data, (*best)->hash, (*best)->data) >= 0)
+		if (best->e && order(h, hash, elem_key(h, e), best->hash, elem_key(h, best->e)) >= 0)
 			continue;
-		if ((w & SLOT_PENDING) && !pending_counts(t, i, w))
+		if ((w & SLOT_PENDING) && !pending_counts(h, t, i, w))
 			continue;
-		*best = e;
+		best->e = e;
+		best->hash = hash;
 	}
 }
 
 int rsz_hash_get_next_key(struct rsz_hash *h, const void *key, void *next_key)
 {
-	struct rsz_hash_elem *best = NULL;
+	struct successor best = { NULL, 0 };
 	uint64_t lb_hash = 0;
 	struct rsz_htab *t;
 
@@ -758,10 +738,10 @@ int rsz_hash_get_next_key(struct rsz_hash *h, const void *key, void *next_key)
 	 */
 	for (t = htab_oldest(h); t; t = rsz_dereference(t->next))
 		scan_successor(h, t, key != NULL, lb_hash, key, &best);
-	if (best)
-		memcpy(next_key, best->data, h->key_size);
+	if (best.e)
+		memcpy(next_key, elem_key(h, best.e), h->key_size);
 	rsz_rcu_read_unlock(h->flavor);
-	return best ? 0 : -ENOENT;
+	return best.e ? 0 : -ENOENT;
 }
 
 /* ---- resizing ---------------------------------------------------------------------- */
@@ -959,7 +939,6 @@ static int hash_do_work(struct rsz_hash *h)
 {
 	int ret = 0;
 
-	flush_retired(h);
 	if (prealloc(h))
 		rsz__array_run(h->pool);
 	rsz_rcu_read_lock(h->flavor);
@@ -981,12 +960,17 @@ static int hash_do_work(struct rsz_hash *h)
 				ret = err;
 		}
 		target = xchg(&h->table_req, 0);
-		if (target && !READ_ONCE(h->dying)) {
+		if (target > 1 && !READ_ONCE(h->dying))
 			err = table_resize(h, target, table_is_at_least, target);
-			if (err) {
-				record_grow_failure(h, err);
-				ret = err;
-			}
+		else
+			err = 0;
+		/* PREALLOC: keep the table fit for the pool (room for every
+		 * free element, tombstones dropped) on every run. */
+		if (!err && prealloc(h) && !READ_ONCE(h->dying))
+			err = pool_fit_table(h, pool_capacity(h));
+		if (err) {
+			record_grow_failure(h, err);
+			ret = err;
 		}
 		if (xchg(&h->shrink_req, 0) && !READ_ONCE(h->dying)) {
 			err = do_shrink(h);
@@ -1002,7 +986,6 @@ static int hash_do_work(struct rsz_hash *h)
 			break;
 		__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
 	}
-	flush_retired(h);
 	return ret;
 }
 
@@ -1065,7 +1048,9 @@ int rsz_hash_set_watermarks(struct rsz_hash *h, uint64_t low, uint64_t high)
 	WRITE_ONCE(h->wm_low, low);
 	WRITE_ONCE(h->wm_high, high);
 	WRITE_ONCE(h->wm_user, true);
+	rsz_rcu_read_lock(h->flavor);
 	check_watermarks(h);
+	rsz_rcu_read_unlock(h->flavor);
 	return 0;
 }
 
@@ -1167,8 +1152,13 @@ static struct rsz_array *pool_new(struct rsz_hash *h, const struct rsz_hash_opts
 	if (o->max_entries)
 		ao.max_entries = o->max_entries + h->pool_reserve;
 	a = rsz__array_new(&ao, &hooks);
-	if (!a)
+	if (!a) {
 		*err = -errno;
+		return NULL;
+	}
+	/* The map's watermarks decide when the pool grows, not the pool's
+	 * own default policy. */
+	rsz_array_set_watermarks(a, 0, 0);
 	return a;
 }
 
@@ -1184,7 +1174,7 @@ struct rsz_hash *rsz_hash_new(const struct rsz_hash_opts *opts)
 	initial = opts->initial_entries ? opts->initial_entries : 1;
 	/* Element bytes for the initial entries must be representable, and
 	 * the table for them addressable. */
-	if (check_mul_overflow_u64(initial, 16 + ALIGN_UP((uint64_t)opts->key_size, 8) +
+	if (check_mul_overflow_u64(initial, ELEM_HDR_DEFAULT + ALIGN_UP((uint64_t)opts->key_size, 8) +
 				   ALIGN_UP((uint64_t)opts->value_size, 8), &bytes) ||
 	    initial > (1ULL << 56)) {
 		err = -E2BIG;
@@ -1202,8 +1192,8 @@ struct rsz_hash *rsz_hash_new(const struct rsz_hash_opts *opts)
 	h->key_size = opts->key_size;
 	h->value_size = opts->value_size;
 	h->key_space = ALIGN_UP(opts->key_size, 8);
-	h->elem_size = (uint32_t)(sizeof(struct rsz_hash_elem) + h->key_space +
-				  ALIGN_UP(opts->value_size, 8));
+	h->key_off = (opts->flags & RSZ_F_PREALLOC) ? ELEM_HDR_PREALLOC : ELEM_HDR_DEFAULT;
+	h->elem_size = (uint32_t)(h->key_off + h->key_space + ALIGN_UP(opts->value_size, 8));
 	h->flags = opts->flags;
 	h->max_entries = opts->max_entries;
 	h->initial_entries = opts->initial_entries;

@@ -16,21 +16,28 @@ struct rsz_array;
 
 /*
  * An element never moves and is never modified once published, except by
- * the user through a lookup pointer (the value) (I1). Layout:
+ * the user through a lookup pointer (the value) (I1). A header, then the
+ * key and the value, each rounded up to 8 bytes (so values are 8-byte
+ * aligned). The header is what retiring the element needs:
  *
- *	hash	the full 64-bit keyed hash: order, home slot, tag
- *	link	retire-list link (default mode) or pool slot (RSZ_F_PREALLOC)
- *	key	key_size bytes, rounded up to 8
- *	value	value_size bytes, rounded up to 8, so 8-byte aligned
+ *	default mode	an rcu_head and the map, for call_rcu (24 bytes)
+ *	RSZ_F_PREALLOC	the pool slot it came from (8 bytes)
+ *
+ * The hash is not stored: lookups compare keys after the slot's tag, and a
+ * migration or a walk recomputes it from the key (elem_hash()).
  */
 struct rsz_hash_elem {
-	uint64_t hash;
 	union {
-		struct rsz_hash_elem *next_retired;
+		struct {
+			struct rsz_rcu_head rcu;
+			struct rsz_hash *map;
+		};
 		uint64_t pool_index;
 	};
-	unsigned char data[];
 };
+
+#define ELEM_HDR_DEFAULT  sizeof(struct rsz_hash_elem)
+#define ELEM_HDR_PREALLOC sizeof(uint64_t)
 
 /*
  * A slot is one word (see rsz_tagptr() in platform.h):
@@ -91,9 +98,9 @@ static inline uint64_t hash_tag(uint64_t hash)
 	return hash & 0xffff;
 }
 
-static inline uint64_t slot_make(const struct rsz_hash_elem *e)
+static inline uint64_t slot_make(const struct rsz_hash_elem *e, uint64_t hash)
 {
-	return rsz_tagptr(e, hash_tag(e->hash));
+	return rsz_tagptr(e, hash_tag(hash));
 }
 
 /*
@@ -135,6 +142,7 @@ struct rsz_hash {
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t key_space;	/* key_size rounded up to 8 */
+	uint32_t key_off;	/* ELEM_HDR_DEFAULT or ELEM_HDR_PREALLOC */
 	uint32_t elem_size;
 	uint32_t flags;
 	rsz_flavor_t flavor;
@@ -149,10 +157,6 @@ struct rsz_hash {
 
 	/* Written by every insert and delete. */
 	uint64_t count __rsz_cacheline_aligned;
-
-	/* Retired elements waiting to be handed to call_rcu (default mode). */
-	struct rsz_hash_elem *retired __rsz_cacheline_aligned;
-	uint64_t nr_retired;
 
 	/* Growth policy and queued work. */
 	uint64_t wm_low __rsz_cacheline_aligned;
@@ -169,33 +173,6 @@ struct rsz_hash {
 	bool has_worker;
 	bool dying;
 };
-
-/* Element accessors. */
-static inline void *elem_key(const struct rsz_hash *h, struct rsz_hash_elem *e)
-{
-	(void)h;
-	return e->data;
-}
-
-static inline void *elem_value(const struct rsz_hash *h, struct rsz_hash_elem *e)
-{
-	return e->data + h->key_space;
-}
-
-static inline bool elem_match(const struct rsz_hash *h, const struct rsz_hash_elem *e,
-			      uint64_t hash, const void *key)
-{
-	uint64_t a, b;
-
-	if (e->hash != hash)
-		return false;
-	if (h->key_size == 8) {	/* the BPF-typical key, without a call */
-		memcpy(&a, e->data, 8);
-		memcpy(&b, key, 8);
-		return a == b;
-	}
-	return memcmp(e->data, key, h->key_size) == 0;
-}
 
 /*
  * The keyed hash: multiply-fold in the style of wyhash (the idea is public
@@ -263,6 +240,51 @@ static inline uint64_t hash_bytes(const void *key, size_t len, uint64_t seed)
 		b = hash_rd64(p + i - 8);
 	}
 	return hash_fold_mul(RSZ_HK1 ^ (uint64_t)len, hash_fold_mul(a ^ RSZ_HK1, b ^ s) ^ RSZ_HK2);
+}
+
+static inline uint64_t key_hash(const struct rsz_hash *h, const void *key)
+{
+	/* Constant lengths let the compiler drop the branches of the
+	 * general function for the BPF-typical key sizes. */
+	switch (h->key_size) {
+	case 4:
+		return hash_bytes(key, 4, h->seed);
+	case 8:
+		return hash_bytes(key, 8, h->seed);
+	case 16:
+		return hash_bytes(key, 16, h->seed);
+	default:
+		return hash_bytes(key, h->key_size, h->seed);
+	}
+}
+
+/* Element accessors. */
+static inline void *elem_key(const struct rsz_hash *h, struct rsz_hash_elem *e)
+{
+	return (unsigned char *)e + h->key_off;
+}
+
+static inline void *elem_value(const struct rsz_hash *h, struct rsz_hash_elem *e)
+{
+	return (unsigned char *)e + h->key_off + h->key_space;
+}
+
+static inline uint64_t elem_hash(const struct rsz_hash *h, struct rsz_hash_elem *e)
+{
+	return key_hash(h, elem_key(h, e));
+}
+
+/* The slot's tag matched: is it @key? */
+static inline bool elem_match(const struct rsz_hash *h, struct rsz_hash_elem *e, const void *key)
+{
+	uint64_t a, b;
+
+	if (h->key_size == 8) {	/* the BPF-typical key, without a call */
+		memcpy(&a, elem_key(h, e), 8);
+		memcpy(&b, key, 8);
+		return a == b;
+	}
+	return memcmp(elem_key(h, e), key, h->key_size) == 0;
 }
 
 /* hash_table.c */

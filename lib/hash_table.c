@@ -94,52 +94,61 @@ static uint64_t freeze_slot(struct rsz_hash *h, struct rsz_htab *t, uint64_t i)
 	}
 }
 
-/* Confirm our copy @cand at new[j] of the frozen word @w at old[i]. */
-static void confirm_copy(struct rsz_htab *old, uint64_t i, uint64_t w,
+/* Confirm our copy @cand at new[j] of the frozen word @w at old[i].
+ * Returns true if ours is the copy that counts. */
+static bool confirm_copy(struct rsz_htab *old, uint64_t i, uint64_t w,
 			 struct rsz_htab *new, uint64_t j, uint64_t cand)
 {
 	uint64_t x = w;
 
 	if (try_cmpxchg(&old->slots[i], &x, slot_moved(j)) || x == slot_moved(j)) {
 		RSZ_STALL_POINT("hash.migrate.after_moved");
-		x = cand;
-		try_cmpxchg(&new->slots[j], &x, cand & ~SLOT_PENDING);
-	} else {
-		/* Another copy won: ours never counted; make it a tombstone. */
-		x = cand;
-		try_cmpxchg(&new->slots[j], &x, SLOT_TOMB);
+		/*
+		 * Ours won. Until PENDING is cleared nobody but a resolver
+		 * touches new[j] (updaters settle a PENDING word first), and a
+		 * resolver can only clear it too: a store is enough. Release:
+		 * the word it replaces was published already; readers that see
+		 * the cleared word need nothing more.
+		 */
+		smp_store_release(&new->slots[j], cand & ~SLOT_PENDING);
+		return true;
 	}
+	/* Another copy won: ours never counted; make it a tombstone. */
+	x = cand;
+	try_cmpxchg(&new->slots[j], &x, SLOT_TOMB);
+	return false;
 }
 
-/* Copy the frozen word @w of old[i] to old->next, unless that is done. */
-static void copy_slot(struct rsz_hash *h, struct rsz_htab *old, uint64_t i, uint64_t w)
+/* Copy the frozen word @w of old[i] to old->next, unless that is done.
+ * Returns true if this call made and confirmed the copy that counts. */
+static bool copy_slot(struct rsz_hash *h, struct rsz_htab *old, uint64_t i, uint64_t w)
 {
 	struct rsz_htab *new = rsz_dereference(old->next);
 	struct rsz_hash_elem *e;
-	uint64_t j;
+	uint64_t j, hash;
 
 	if (!slot_has_elem(w) || slot_is_moved(w))
-		return;
+		return false;
 	e = slot_elem(w);
-	for (j = htab_home(new, e->hash); j < new->nslots; j++) {
+	hash = elem_hash(h, e);
+	for (j = htab_home(new, hash); j < new->nslots; j++) {
 		uint64_t w2 = slot_load(&new->slots[j]);
 again:
 		if (w2 == SLOT_EMPTY) {
-			uint64_t cand = slot_make(e) | SLOT_PENDING;
+			uint64_t cand = slot_make(e, hash) | SLOT_PENDING;
 
 			if (!try_cmpxchg(&new->slots[j], &w2, cand))
 				goto again;
 			RSZ_STALL_POINT("hash.migrate.after_pending");
-			confirm_copy(old, i, w, new, j, cand);
-			return;
+			return confirm_copy(old, i, w, new, j, cand);
 		}
 		/* The new table is migrating further only once this migration
 		 * finished (I6), and then old[i] is MOVED already. */
 		if (slot_is_frozen(w2))
-			return;
-		if (!slot_has_elem(w2) || rsz_tagptr_tag(w2) != hash_tag(e->hash))
+			return false;
+		if (!slot_has_elem(w2) || rsz_tagptr_tag(w2) != hash_tag(hash))
 			continue;
-		if (!elem_match(h, slot_elem(w2), e->hash, elem_key(h, e)))
+		if (!elem_match(h, slot_elem(w2), elem_key(h, e)))
 			continue;
 		if (w2 & SLOT_PENDING) {
 			htab_resolve_pending(h, new, j, w2);
@@ -148,25 +157,26 @@ again:
 		}
 		/* The key lives in the new table: a copy was confirmed, since
 		 * nobody writes a key there before its old slot is MOVED. */
-		return;
+		return false;
 	}
 	/* The new table is sized for every element of the old one plus the
 	 * inserts that may race with the copy; running off its overflow area
 	 * would mean the sizing is wrong. */
 	RSZ_WARN_ON(true);
+	return false;
 }
 
 void htab_resolve_pending(struct rsz_hash *h, struct rsz_htab *t, uint64_t j, uint64_t w)
 {
 	struct rsz_htab *old = rsz_dereference(t->prev);
 	struct rsz_hash_elem *e = slot_elem(w);
-	uint64_t frozen = slot_make(e) | SLOT_FROZEN;
+	uint64_t hash = elem_hash(h, e);
+	uint64_t frozen = slot_make(e, hash) | SLOT_FROZEN;
 	bool confirmed = false;
 	uint64_t x;
 
-	(void)h;
 	if (old) {
-		for (uint64_t i = htab_home(old, e->hash); i < old->nslots; i++) {
+		for (uint64_t i = htab_home(old, hash); i < old->nslots; i++) {
 			uint64_t s = slot_load(&old->slots[i]);
 
 			if (s == frozen) {
@@ -222,15 +232,22 @@ static void process_chunk(struct rsz_hash *h, struct rsz_htab *old, uint64_t c)
 	uint64_t lo = c * HTAB_CHUNK_SLOTS;
 	uint64_t hi = lo + HTAB_CHUNK_SLOTS < old->nslots ? lo + HTAB_CHUNK_SLOTS : old->nslots;
 	uint64_t bit = 1ULL << (c % 64), prev;
+	uint64_t mine[HTAB_CHUNK_SLOTS / 64] = { 0 };	/* copies we confirmed */
 
 	for (uint64_t i = lo; i < hi; i++)
-		copy_slot(h, old, i, freeze_slot(h, old, i));
+		if (copy_slot(h, old, i, freeze_slot(h, old, i)))
+			mine[(i - lo) / 64] |= 1ULL << ((i - lo) % 64);
 	/* A copier that confirmed a slot of this chunk may have stalled
 	 * before clearing PENDING: clear it for them, so that no confirmed
-	 * copy is still PENDING when the migration finishes (I6). */
+	 * copy is still PENDING when the migration finishes (I6). Our own
+	 * copies are cleared already: skip them (their new slots are random
+	 * accesses into the new table). */
 	for (uint64_t i = lo; i < hi; i++) {
-		uint64_t w = slot_load(&old->slots[i]);
+		uint64_t w;
 
+		if (mine[(i - lo) / 64] & (1ULL << ((i - lo) % 64)))
+			continue;
+		w = slot_load(&old->slots[i]);
 		if (slot_is_moved(w)) {
 			uint64_t j = slot_moved_index(w);
 			uint64_t w2 = slot_load(&new->slots[j]);

@@ -40,6 +40,20 @@ static inline unsigned int fls64(uint64_t x)	/* 1-based; 0 for 0 */
 	return x ? 64u - (unsigned int)__builtin_clzll(x) : 0u;
 }
 
+/*
+ * RSZ_CLZ_CLONES: compile a hot function that counts leading zeros twice,
+ * for x86-64-v3 (LZCNT: one uop; also BMI2's SHRX) and for the baseline
+ * (BSR: several uops, latency 4 on AMD Zen 2), picked once at load time
+ * through an ifunc. GCC only: clang 14 names the ifunc symbol
+ * `name.ifunc', so the public name would be missing from the library.
+ * Kernel: nothing (the kernel patches fls64 with alternatives itself).
+ */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && __GNUC__ >= 12
+#define RSZ_CLZ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RSZ_CLZ_CLONES
+#endif
+
 static inline uint64_t roundup_pow_of_two(uint64_t x)
 {
 	return x <= 1 ? 1 : (uint64_t)1 << fls64(x - 1);

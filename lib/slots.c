@@ -161,10 +161,11 @@ int rsz_array_alloc(struct rsz_array *a, uint64_t *index)
 	return -EAGAIN;
 
 claimed:
-	/* Relaxed: U is read by release and shrink only through the
-	 * ordering that hands them the index (the caller's own). */
-	atomic_fetch_or_relaxed(&w->user, bit);
 	idx = (gw << 6) + (uint64_t)__builtin_ctzll(bit);
+	/* Relaxed: U is read by release only through the ordering that
+	 * hands it the index (the caller's own program order, or whatever
+	 * passed the index to another thread). */
+	atomic_fetch_or_relaxed(&w->ur[(idx >> 5) & 1], 1ull << (idx & 31));
 	if (!a->hooks.raw)
 		memset(rsz__array_elem(a, idx), 0, a->stride);
 	/* Relaxed: a statistic and a watermark input, exact when quiet. */
@@ -185,7 +186,7 @@ claimed:
 int rsz_array_release(struct rsz_array *a, uint64_t index)
 {
 	struct rsz_slot_word *w;
-	uint64_t cap, bit, old, pend;
+	uint64_t cap, bit, ubit, old, pend, *ur;
 
 	if (unlikely(!a))
 		return -EINVAL;
@@ -196,20 +197,23 @@ int rsz_array_release(struct rsz_array *a, uint64_t index)
 		return -EINVAL;
 	}
 	w = slot_word_of(a, index, &bit);
-	/* Seq-cst (a release at least): the owner's writes to the element
-	 * precede the release; and two racing releases of one slot see the
-	 * bit in a single order, so exactly one of them succeeds. */
-	old = atomic_fetch_and(&w->user, ~bit);
-	if (unlikely(!(old & bit))) {
-		rsz_rcu_read_unlock(a->flavor);
-		return -EINVAL;		/* not allocated: nothing changed */
-	}
+	ur = &w->ur[(index >> 5) & 1];
+	ubit = 1ull << (index & 31);
+	old = READ_ONCE(*ur);
+	/* U off and R on in one seq-cst CAS (a release at least): the
+	 * owner's writes to the element precede the release, and of two
+	 * racing releases of one slot exactly one sees U set. */
+	do {
+		if (unlikely(!(old & ubit))) {
+			rsz_rcu_read_unlock(a->flavor);
+			return -EINVAL;	/* not allocated: nothing changed */
+		}
+	} while (!try_cmpxchg(ur, &old, (old & ~ubit) | (ubit << 32)));
 	/* R before the pending count, both seq-cst: a reclaimer that sees the
 	 * count including this slot (its own subtraction reads it) harvests
 	 * after R is set. Both stay inside the read-side section, so the
 	 * grace period of a batch that already took this R bit cannot end
 	 * before the count includes it: nr_pending never goes below zero. */
-	atomic_fetch_or(&w->released, bit);
 	pend = atomic_add_return(&a->nr_pending, 1);
 	rsz_rcu_read_unlock(a->flavor);
 	/* The first pending slot wakes the reclaimer; later ones find it
@@ -236,15 +240,17 @@ uint64_t rsz__slots_harvest(struct rsz_array *a)
 			wend = nwords;
 		for (; gw < wend; gw++) {
 			struct rsz_slot_word *w = &words[gw - wfirst];
-			uint64_t r;
+			uint64_t r = 0;
 
-			/* A relaxed peek skips the common empty word without
-			 * taking its line exclusive. */
-			if (!READ_ONCE(w->released))
-				continue;
-			/* Seq-cst exchange: every R bit taken here was set by
-			 * a release that is ordered before it. */
-			r = xchg(&w->released, 0);
+			for (unsigned int j = 0; j < 2; j++) {
+				/* A relaxed peek skips the common case, no R
+				 * bit, without taking the line exclusive. */
+				if (!(READ_ONCE(w->ur[j]) & ~RSZ_SLOT_U_MASK))
+					continue;
+				/* Seq-cst: every R bit taken here was set by a
+				 * release ordered before it; U bits stay. */
+				r |= (atomic_fetch_and(&w->ur[j], RSZ_SLOT_U_MASK) >> 32) << (32 * j);
+			}
 			if (!r)
 				continue;
 			/* W is the reclaimer's alone; atomics only so that the
@@ -321,8 +327,8 @@ bool rsz__slots_seal(struct rsz_array *a, unsigned int k)
 		/* Seq-cst CAS against alloc's claim CAS on the same word:
 		 * either the claim comes first and we see its bit and back
 		 * off, or the word is sealed (all ones) and alloc skips it.
-		 * A, U, R and W are all 0 in a word whose A is 0 (U, R and
-		 * W are subsets of A), so nothing pending is dropped. */
+		 * A, U, R and W are all 0 for slots whose A bit is 0 (U, R
+		 * and W are subsets of A), so nothing pending is dropped. */
 		if (!try_cmpxchg(&words[j].avail, &expect, ~0ull))
 			break;
 	}

@@ -79,10 +79,10 @@ static void *churn_main(void *arg)
 
 		if (nheld < 256 && (test_rand(&seed) & 1)) {
 			if (rsz_array_alloc(ra, &idx) == 0) {
-				uint64_t v = ~idx;
+				uint64_t v[2] = { ~idx, idx };
 
 				/* Our own slot: write it, never a known one. */
-				rsz_array_update(ra, idx, &v, RSZ_ANY);
+				rsz_array_update(ra, idx, v, RSZ_ANY);
 				held[nheld++] = idx;
 			}
 		} else if (nheld) {
@@ -336,6 +336,13 @@ static void reader_never_sees_the_next_owner_of_a_released_slot(void **state)
 	pthread_t w[GP_WRITERS], r[2];
 
 	(void)state;
+	/* What this test checks is ordered by liburcu's grace period, whose
+	 * barriers and futexes ThreadSanitizer cannot see (tests/tsan.supp):
+	 * under TSan every reuse looks like a race between the reader and
+	 * the next owner's zeroing. The plain, ASan and valgrind runs check
+	 * it; the TSan run would only report the missing annotations. */
+	if (getenv("RSZ_UNDER_TSAN"))
+		skip();
 	/* Small and capped, so slots are reused all the time. */
 	ga = new_array(64, 4096, 0);
 	assert_non_null(ga);

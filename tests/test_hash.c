@@ -5,18 +5,6 @@
  * test, through the public API only. Every test runs in a fresh
  * environment (counting allocator, memory counter, release recorder) whose
  * teardown checks that destroy returned every byte.
- *
- * KNOWN FAILURES against main 673d6ad (the tests hold the contract; the
- * implementation does not meet it yet; see the helper's report):
- * - every prealloc_* test and signal_handler_interrupting_prealloc_calls_*:
- *   rsz_hash_new() refuses RSZ_F_PREALLOC (errno ENOSYS) until the pool lands.
- * - shrink_with_nothing_to_release_returns_zero: rsz_hash_shrink(ASYNC)
- *   returns -EINPROGRESS unconditionally; the contract says 0 when there
- *   is nothing to release.
- * - forked_child_keeps_using_the_map: in the child, rsz_hash_maintain()
- *   blocks forever in rsz_flush_work() (the restarted worker sleeps in
- *   sem_wait and never runs the flushed item), and the child's call_rcu
- *   thread spins in urcu_memb_synchronize_rcu.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1431,7 +1419,8 @@ static void grow_fails_cleanly(struct env *e, uint32_t flags)
 			assert_int_equal(v, val_of(k));
 		}
 		assert_exact_accounting(e);
-		/* and still grows and takes inserts */
+		/* A failed grow leaves the map usable: the next hint grows it
+		 * (a MANUAL PREALLOC map's pool grows only by hints). */
 		assert_int_equal(rsz_hash_grow(h, 100, RSZ_GROW_WAIT), 0);
 		fill(h, 16, 100);
 		rsz_hash_destroy(h);

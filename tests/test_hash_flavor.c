@@ -6,18 +6,6 @@
  * flavor (toolchain-notes.md). U(read_lock) and friends name the chosen
  * flavor's calls (the generic rcu_* names are undefined again at the end
  * of each flavor header).
- *
- * KNOWN FAILURES against main 673d6ad (see the helper's report):
- * - urcu-qsbr: aborts at the first RSZ_GROW_WAIT: RSZ_WARN_ON(
- *   rsz_rcu_read_ongoing()) in rsz_hash_grow (also maintain, shrink) fires
- *   because qsbr's read_ongoing() means "online", and an online qsbr thread
- *   outside rcu_read_lock() is where liburcu lets synchronize_rcu() and
- *   rcu_barrier() be called.
- * - urcu-signal: hangs in the first quiesce: rsz's worker registers with
- *   the flavor but runs with every signal blocked (platform.c
- *   start_worker_locked), so urcu-signal's synchronize_rcu() never gets its
- *   SIGUSR1 acknowledged.
- * - prealloc_*: PREALLOC maps refuse creation until the pool lands.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -6,9 +6,6 @@
  *
  * Full counts in the plain build; RSZ_TEST_SCALE < 1 (sanitizers) scales
  * them down with test_scaled().
- *
- * KNOWN FAILURES against main 673d6ad: the prealloc_* variants, because
- * rsz_hash_new() refuses RSZ_F_PREALLOC until the pool lands.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -9,7 +9,9 @@
  * back, and a released slot is reused only after an RCU grace period.
  *
  * Every thread that calls a function below is registered with the array's
- * RCU flavor. docs/man/rsz_array.3 has the long form of this header.
+ * RCU flavor (urcu-qsbr users also report quiescent states; the calls
+ * that may block may be made online or offline). docs/man/rsz_array.3 has
+ * the long form of this header, docs/array.md the design.
  */
 #ifndef RSZ_ARRAY_H
 #define RSZ_ARRAY_H
@@ -69,7 +71,8 @@ RSZ_API void rsz_array_destroy(struct rsz_array *a);
 
 /**
  * rsz_array_lookup() - address of element @index.
- * Context: inside a read-side section; wait-free, async-signal-safe.
+ * Context: inside a read-side section; wait-free, async-signal-safe. @a
+ * must be a live array (this call, alone, does not check for NULL).
  * Return: the 8-byte aligned address, stable while @index < capacity;
  * NULL if @index >= capacity.
  */
@@ -80,8 +83,8 @@ RSZ_API void *rsz_array_lookup(struct rsz_array *a, uint64_t index);
  * than a word, as BPF arrays).
  * Context: a registered thread; takes the read lock itself; wait-free,
  * async-signal-safe.
- * Return: 0; -E2BIG if @index >= capacity (checked first); -EEXIST for
- * RSZ_NOEXIST; -EINVAL for NULL arguments or unknown flags.
+ * Return: 0; -EINVAL for NULL arguments or unknown flags; then -E2BIG if
+ * @index >= capacity; then -EEXIST for RSZ_NOEXIST (BPF's order).
  */
 RSZ_API int rsz_array_update(struct rsz_array *a, uint64_t index,
 			     const void *value, uint64_t flags);

@@ -26,7 +26,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-#define REL_KEYS (1u << 16)	/* keys below this have an exact per-key count */
+#define REL_KEYS (1u << 17)	/* keys below this have an exact per-key count */
 
 /* What opts.release saw. Called from liburcu's call_rcu thread, rsz's
  * worker, maintain or destroy: atomics only. */
