@@ -156,6 +156,8 @@ int rsz_mem_charge(struct rsz_mem *mem, uint64_t bytes)
 		}
 		if (depth < ARRAY_SIZE(now))
 			now[depth] = n;
+		/* Lower levels raised, higher ones not yet. */
+		RSZ_STALL_POINT("mem.charge.level_raised");
 	}
 	if (failed) {
 		atomic_add_return_relaxed(&failed->failcnt, 1);
@@ -185,6 +187,7 @@ int rsz_mem_uncharge(struct rsz_mem *mem, uint64_t bytes)
 			failed = m;
 			break;
 		}
+		RSZ_STALL_POINT("mem.uncharge.level_lowered");
 	}
 	if (failed) {
 		/* A caller bug (uncharging what was never charged): restore

@@ -48,7 +48,11 @@ extern void urcu_bp_before_fork(void);
 extern void urcu_bp_after_fork_parent(void);
 extern void urcu_bp_after_fork_child(void);
 
+#ifndef RSZ_TSAN_RCU
 _Static_assert(sizeof(struct rsz_rcu_head) == sizeof(struct rcu_head),
+	       "struct rsz_rcu_head must match liburcu's struct rcu_head");
+#endif
+_Static_assert(offsetof(struct rsz_rcu_head, next) == offsetof(struct rcu_head, next),
 	       "struct rsz_rcu_head must match liburcu's struct rcu_head");
 _Static_assert(offsetof(struct rsz_rcu_head, func) == offsetof(struct rcu_head, func),
 	       "struct rsz_rcu_head must match liburcu's struct rcu_head");
@@ -83,14 +87,14 @@ int rsz_flavor_check(rsz_flavor_t f)
 	return 0;
 }
 
-static void prime_cb(struct rcu_head *head)
+static void prime_cb(struct rsz_rcu_head *head)
 {
 	free(head);
 }
 
 void rsz_rcu_prime(rsz_flavor_t f)
 {
-	struct rcu_head *head;
+	struct rsz_rcu_head *head;
 
 	/* urcu-bp registers a thread at its first read lock (mutex, mmap). */
 	f->read_lock();
@@ -99,7 +103,7 @@ void rsz_rcu_prime(rsz_flavor_t f)
 	 * mutex; do it here, where blocking is allowed. */
 	head = malloc(sizeof(*head));
 	if (head)
-		f->update_call_rcu(head, prime_cb);
+		rsz_call_rcu(f, head, prime_cb);
 }
 
 /*
@@ -108,9 +112,31 @@ void rsz_rcu_prime(rsz_flavor_t f)
  * pointee's tag, which the ABI does not see. The detour through void (*)(void)
  * tells the compiler that this cast is meant.
  */
+#ifdef RSZ_TSAN_RCU
+/* The barrier key of a flavor: one byte past its sync key, never accessed. */
+#define TSAN_BARRIER_KEY(f)	((const char *)(f) + 1)
+
+static void tsan_rcu_trampoline(struct rsz_rcu_head *head)
+{
+	const void *f;
+
+	rsz__tsan_acquire(head);	/* the call_rcu() caller's writes, */
+	f = head->tsan_flavor;		/* tsan_* fields included */
+	rsz__tsan_acquire(f);		/* the readers' sections */
+	head->tsan_func(head);
+	rsz__tsan_release(TSAN_BARRIER_KEY(f));	/* for rcu_barrier() */
+}
+#endif
+
 void rsz_call_rcu(rsz_flavor_t f, struct rsz_rcu_head *head,
 		  void (*func)(struct rsz_rcu_head *head))
 {
+#ifdef RSZ_TSAN_RCU
+	head->tsan_func = func;
+	head->tsan_flavor = f;
+	func = tsan_rcu_trampoline;
+	rsz__tsan_release(head);
+#endif
 	f->update_call_rcu((struct rcu_head *)(void *)head,
 			   (void (*)(struct rcu_head *))(void (*)(void))func);
 }
@@ -118,11 +144,15 @@ void rsz_call_rcu(rsz_flavor_t f, struct rsz_rcu_head *head,
 void rsz_synchronize_rcu(rsz_flavor_t f)
 {
 	f->update_synchronize_rcu();
+	rsz__tsan_acquire(f);
 }
 
 void rsz_rcu_barrier(rsz_flavor_t f)
 {
 	f->barrier();
+#ifdef RSZ_TSAN_RCU
+	rsz__tsan_acquire(TSAN_BARRIER_KEY(f));
+#endif
 }
 
 /* ---- allocation ------------------------------------------------------------ */

@@ -120,15 +120,58 @@ void rsz__warn(const char *cond, const char *file, int line) RSZ_INTERNAL;
  * rsz_rcu_head is laid out as liburcu's struct rcu_head (platform.c checks
  * it), as the kernel's is: a callback gets the head it was queued with.
  */
+/*
+ * ThreadSanitizer and the grace period (test builds only).
+ *
+ * liburcu 0.13 carries no TSan annotations and is not built with TSan, so
+ * TSan sees no happens-before edge from a reader's critical section to the
+ * updater that frees after synchronize_rcu() or in an RCU callback, and
+ * reports every such free as a race. The TSan test build annotates the
+ * edge RCU guarantees, per flavor (the flavor struct's address is the sync
+ * object, used only as a key): read_unlock releases it; synchronize_rcu()'s
+ * return and each callback's start acquire it. call_rcu() releases on the
+ * head and the callback acquires on it (the queueing itself is liburcu's).
+ * Callbacks release the flavor's barrier key, which rcu_barrier()'s return
+ * acquires. docs/reliability.md explains what this may hide.
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RSZ_TSAN 1
+#endif
+#endif
+#if !defined(RSZ_TSAN) && defined(__SANITIZE_THREAD__)
+#define RSZ_TSAN 1
+#endif
+#if defined(RSZ_TSAN) && defined(RSZ_TESTING) && !defined(RSZ_NO_TSAN_RCU)
+#define RSZ_TSAN_RCU 1
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define rsz__tsan_release(p)	__tsan_release((void *)(p))
+#define rsz__tsan_acquire(p)	__tsan_acquire((void *)(p))
+#else
+#define rsz__tsan_release(p)	((void)(p))
+#define rsz__tsan_acquire(p)	((void)(p))
+#endif
+
 struct rsz_rcu_head {
 	void *next;
 	void (*func)(struct rsz_rcu_head *head);
+#ifdef RSZ_TSAN_RCU
+	/* liburcu calls a trampoline that annotates, then this. */
+	void (*tsan_func)(struct rsz_rcu_head *head);
+	const void *tsan_flavor;
+#endif
 };
 
 typedef const struct rcu_flavor_struct *rsz_flavor_t;
 
 static inline void rsz_rcu_read_lock(rsz_flavor_t f)   { f->read_lock(); }
-static inline void rsz_rcu_read_unlock(rsz_flavor_t f) { f->read_unlock(); }
+static inline void rsz_rcu_read_unlock(rsz_flavor_t f)
+{
+	/* Everything this section did happens before the grace period ends. */
+	rsz__tsan_release(f);
+	f->read_unlock();
+}
 static inline bool rsz_rcu_read_ongoing(rsz_flavor_t f) { return f->read_ongoing() != 0; }
 
 /* May the caller block, wait for a grace period or run rcu_barrier()?

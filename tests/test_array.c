@@ -83,7 +83,7 @@ static uint64_t mem_usage(struct fx *f)
 static void assert_exact_memory(struct fx *f, struct rsz_array *a)
 {
 	rsz_array_maintain(a);
-	rsz_default_flavor()->barrier();
+	rsz_rcu_barrier(rsz_default_flavor());
 	assert_int_equal(st_of(a).mem_bytes, test_alloc_live(&f->ta));
 	assert_int_equal(mem_usage(f), test_alloc_live(&f->ta));
 }
@@ -120,13 +120,13 @@ static void new_value_size_too_large_is_e2big(void **state)
 	expect_new_fails(*state, &o, E2BIG);
 }
 
-static void new_initial_above_max_is_e2big(void **state)
+static void new_initial_above_max_is_einval(void **state)
 {
 	struct rsz_array_opts o = base_opts(*state);
 
 	o.max_entries = 100;
 	o.initial_entries = 101;
-	expect_new_fails(*state, &o, E2BIG);
+	expect_new_fails(*state, &o, EINVAL);
 }
 
 static void new_overflowing_size_is_e2big(void **state)
@@ -240,10 +240,10 @@ static void new_capacity_covers_initial_and_elements_are_zero(void **state)
 	assert_int_equal(st.allocated, 0);
 	assert_int_equal(st.nr_grow, 0);
 	assert_int_equal(st.grow_pending, 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	for (uint64_t i = 0; i < st.capacity; i++)
 		assert_int_equal(*(uint64_t *)rsz_array_lookup(a, i), 0);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	assert_exact_memory(*state, a);
 	rsz_array_destroy(a);
 }
@@ -259,10 +259,10 @@ static void capacity_never_exceeds_max_entries(void **state)
 	assert_non_null(a);
 	assert_int_equal(st_of(a).capacity, 100);
 	assert_int_equal(st_of(a).max_entries, 100);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	assert_non_null(rsz_array_lookup(a, 99));
 	assert_null(rsz_array_lookup(a, 100));
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -272,10 +272,10 @@ static void lookup_beyond_capacity_is_null(void **state)
 	struct rsz_array *a = rsz_array_new(&o);
 	uint64_t cap = st_of(a).capacity;
 
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	assert_null(rsz_array_lookup(a, cap));
 	assert_null(rsz_array_lookup(a, UINT64_MAX));
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -287,7 +287,7 @@ static void elements_are_8_byte_aligned_and_apart(void **state)
 	o.value_size = 3;
 	a = rsz_array_new(&o);
 	assert_int_equal(rsz_array_grow(a, 300, RSZ_GROW_WAIT), 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	for (uint64_t i = 0; i + 1 < st_of(a).capacity; i++) {
 		uintptr_t p = (uintptr_t)rsz_array_lookup(a, i);
 
@@ -295,7 +295,7 @@ static void elements_are_8_byte_aligned_and_apart(void **state)
 		if (rsz__seg_of(a, i) == rsz__seg_of(a, i + 1))
 			assert_int_equal((uintptr_t)rsz_array_lookup(a, i + 1) - p, 8);
 	}
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -306,13 +306,13 @@ static void update_any_and_exist_store_the_value(void **state)
 	uint64_t v = 0x1122334455667788ull, w = 42;
 
 	assert_int_equal(rsz_array_update(a, 5, &v, RSZ_ANY), 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	assert_int_equal(*(uint64_t *)rsz_array_lookup(a, 5), v);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	assert_int_equal(rsz_array_update(a, 5, &w, RSZ_EXIST), 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	assert_int_equal(*(uint64_t *)rsz_array_lookup(a, 5), w);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -325,11 +325,11 @@ static void update_copies_only_value_size_bytes(void **state)
 	o.value_size = 3;
 	a = rsz_array_new(&o);
 	assert_int_equal(rsz_array_update(a, 0, v, RSZ_ANY), 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	p = rsz_array_lookup(a, 0);
 	assert_memory_equal(p, v, 3);
 	assert_int_equal(p[3], 0);	/* padding untouched */
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -340,9 +340,9 @@ static void update_noexist_is_eexist(void **state)
 	uint64_t v = 7;
 
 	assert_int_equal(rsz_array_update(a, 0, &v, RSZ_NOEXIST), -EEXIST);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	assert_int_equal(*(uint64_t *)rsz_array_lookup(a, 0), 0);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -366,9 +366,9 @@ static void update_bad_flags_or_null_value_is_einval(void **state)
 	assert_int_equal(rsz_array_update(a, 0, &v, 3), -EINVAL);
 	assert_int_equal(rsz_array_update(a, 0, NULL, RSZ_ANY), -EINVAL);
 	assert_int_equal(rsz_array_update(NULL, 0, &v, RSZ_ANY), -EINVAL);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	assert_int_equal(*(uint64_t *)rsz_array_lookup(a, 0), 0);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	rsz_array_destroy(a);
 }
 
@@ -382,21 +382,21 @@ static void grow_wait_never_moves_or_copies_elements(void **state)
 
 	for (uint64_t i = 0; i < 64; i++)
 		assert_int_equal(rsz_array_update(a, i, &i, RSZ_ANY), 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	for (uint64_t i = 0; i < 64; i++)
 		addr[i] = rsz_array_lookup(a, i);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	assert_int_equal(rsz_array_grow(a, 100000, RSZ_GROW_WAIT), 0);
 	assert_true(st_of(a).capacity >= 100000);
 	assert_int_equal(st_of(a).nr_grow, 1);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	for (uint64_t i = 0; i < 64; i++) {
 		assert_ptr_equal(rsz_array_lookup(a, i), addr[i]);
 		assert_int_equal(*addr[i], i);
 	}
 	for (uint64_t i = 64; i < 100000; i += 997)
 		assert_int_equal(*(uint64_t *)rsz_array_lookup(a, i), 0);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	assert_exact_memory(*state, a);
 	rsz_array_destroy(a);
 }
@@ -565,9 +565,9 @@ static void alloc_hands_out_low_indices_first_zeroed(void **state)
 	for (uint64_t i = 0; i < 8; i++) {
 		assert_int_equal(rsz_array_alloc(a, &idx), 0);
 		assert_int_equal(idx, i);
-		rsz_default_flavor()->read_lock();
+		rsz_rcu_read_lock(rsz_default_flavor());
 		assert_int_equal(*(uint64_t *)rsz_array_lookup(a, idx), 0);
-		rsz_default_flavor()->read_unlock();
+		rsz_rcu_read_unlock(rsz_default_flavor());
 	}
 	assert_int_equal(st_of(a).allocated, 8);
 	rsz_array_destroy(a);
@@ -907,13 +907,13 @@ static void shrink_frees_segments_after_a_grace_period(void **state)
 	struct rsz_mem_stat ms;
 
 	assert_int_equal(rsz_array_grow(a, 4096, RSZ_GROW_WAIT), 0);
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	/* A reader inside its section holds the segments up. */
 	assert_int_equal(rsz_array_shrink(a, RSZ_GROW_ASYNC), -EINPROGRESS);
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	while (st_of(a).capacity > 64)
 		usleep(1000);
-	rsz_default_flavor()->barrier();
+	rsz_rcu_barrier(rsz_default_flavor());
 	rsz_mem_stat(f->mem, &ms, sizeof(ms));
 	assert_int_equal(ms.deferred, 0);
 	assert_int_equal(st_of(a).mem_bytes, before);
@@ -1168,13 +1168,13 @@ static void sig_handler(int sig)
 		errno = saved;
 		return;		/* -EAGAIN while a grow runs is fine */
 	}
-	rsz_default_flavor()->read_lock();
+	rsz_rcu_read_lock(rsz_default_flavor());
 	p = rsz_array_lookup(sig_array, idx);
 	if (!p || *p != 0)
 		sig_errors++;
 	else
 		*p = 0x5151515151515151ull;
-	rsz_default_flavor()->read_unlock();
+	rsz_rcu_read_unlock(rsz_default_flavor());
 	if (rsz_array_release(sig_array, idx))
 		sig_errors++;
 	errno = saved;
@@ -1202,16 +1202,16 @@ static void signal_handler_may_interrupt_alloc_and_release(void **state)
 		if (rsz_array_alloc(sig_array, &idx))
 			continue;
 		tag = 0xabc0000000000000ull | i;
-		rsz_default_flavor()->read_lock();
+		rsz_rcu_read_lock(rsz_default_flavor());
 		p = rsz_array_lookup(sig_array, idx);
 		if (*p != 0)
 			sig_errors++;	/* not zeroed, or the handler's slot */
 		*p = tag;
-		rsz_default_flavor()->read_unlock();
-		rsz_default_flavor()->read_lock();
+		rsz_rcu_read_unlock(rsz_default_flavor());
+		rsz_rcu_read_lock(rsz_default_flavor());
 		if (*(uint64_t *)rsz_array_lookup(sig_array, idx) != tag)
 			sig_errors++;	/* someone else owns it too */
-		rsz_default_flavor()->read_unlock();
+		rsz_rcu_read_unlock(rsz_default_flavor());
 		if (rsz_array_release(sig_array, idx))
 			sig_errors++;
 		done++;
@@ -1236,7 +1236,7 @@ int main(void)
 		T(new_null_opts_is_einval),
 		T(new_value_size_zero_is_einval),
 		T(new_value_size_too_large_is_e2big),
-		T(new_initial_above_max_is_e2big),
+		T(new_initial_above_max_is_einval),
 		T(new_overflowing_size_is_e2big),
 		T(new_unknown_flag_is_einval),
 		T(new_opts_sz_too_small_is_einval),

@@ -132,14 +132,14 @@ static void life_cycle(struct env *e, uint32_t flags)
 		assert_int_equal(r, 0);
 		U(quiescent_state)();
 	}
-	U(read_lock)();
+	test_rcu_read_lock(&U(flavor));
 	for (uint64_t k = 0; k < N; k++) {
 		uint64_t *p = rsz_hash_lookup(h, &k);
 
 		assert_non_null(p);
 		assert_int_equal(*p, val_of(k));
 	}
-	U(read_unlock)();
+	test_rcu_read_unlock(&U(flavor));
 	for (uint64_t k = 0; k < N / 4; k++)
 		assert_int_equal(del(h, k), 0);
 	for (int round = 0; round < 2; round++) {
@@ -200,7 +200,7 @@ static void *reader(void *arg)
 
 	U(register_thread)();
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
-		U(read_lock)();
+		test_rcu_read_lock(&U(flavor));
 		for (int i = 0; i < 64; i++) {
 			uint64_t k = test_rand(&seed) % 500;
 			uint64_t *p = rsz_hash_lookup(a->h, &k);
@@ -209,7 +209,7 @@ static void *reader(void *arg)
 				TEST_RECORD(FLAVOR_NAME ": stable key %llu %s",
 					    (unsigned long long)k, p ? "has a wrong value" : "missing");
 		}
-		U(read_unlock)();
+		test_rcu_read_unlock(&U(flavor));
 		U(quiescent_state)();
 		n += 64;
 	}

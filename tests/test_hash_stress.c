@@ -174,7 +174,7 @@ static void *stable_reader(void *arg)
 
 	urcu_memb_register_thread();
 	while (!stopping(r)) {
-		urcu_memb_read_lock();
+		test_rcu_read_lock(&urcu_memb_flavor);
 		for (int i = 0; i < 256; i++) {
 			uint64_t k = test_rand(&seed) % r->stable;
 			uint64_t *p = rsz_hash_lookup(r->h, &k);
@@ -187,7 +187,7 @@ static void *stable_reader(void *arg)
 					    (unsigned long long)k, (unsigned long long)*p,
 					    (unsigned long long)val_of(k));
 		}
-		urcu_memb_read_unlock();
+		test_rcu_read_unlock(&urcu_memb_flavor);
 		n += 256;
 		st_(&r->lookups[w->id], n);
 	}
@@ -329,7 +329,7 @@ static void *incrementer(void *arg)
 
 	urcu_memb_register_thread();
 	while (n < target) {
-		urcu_memb_read_lock();
+		test_rcu_read_lock(&urcu_memb_flavor);
 		for (int i = 0; i < 64 && n < target; i++) {
 			uint64_t k = test_rand(&seed) % r->stable;
 			uint64_t *p = rsz_hash_lookup(r->h, &k);
@@ -341,7 +341,7 @@ static void *incrementer(void *arg)
 			__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
 			n++;
 		}
-		urcu_memb_read_unlock();
+		test_rcu_read_unlock(&urcu_memb_flavor);
 	}
 	st_(&r->lookups[w->id], n);
 	urcu_memb_unregister_thread();
@@ -482,7 +482,7 @@ static void *atomicity_reader(void *arg)
 		uint64_t k = test_rand(&seed) % r->stable, copy[VW];
 		int e;
 
-		urcu_memb_read_lock();
+		test_rcu_read_lock(&urcu_memb_flavor);
 		for (int i = 0; i < 32; i++) {
 			const uint64_t *p = rsz_hash_lookup(r->h, &k);
 			uint64_t snap[VW];
@@ -502,7 +502,7 @@ static void *atomicity_reader(void *arg)
 					    (unsigned long long)k);
 			n++;
 		}
-		urcu_memb_read_unlock();
+		test_rcu_read_unlock(&urcu_memb_flavor);
 		e = rsz_hash_lookup_copy(r->h, &k, copy);
 		if (e || !value_ok(copy))
 			TEST_RECORD("key %llu: lookup_copy %d, torn %d", (unsigned long long)k,

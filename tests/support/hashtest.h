@@ -130,7 +130,7 @@ static inline struct rsz_hash_stat hstat(struct rsz_hash *h)
 static inline void quiesce(struct env *e, struct rsz_hash *h)
 {
 	(void)rsz_hash_maintain(h);
-	e->flavor->barrier();
+	test_rcu_barrier(e->flavor);
 }
 
 static inline uint64_t val_of(uint64_t k)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform.h"
 #include "testutil.h"
 
 struct test_record test_failures = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -85,4 +86,24 @@ void test_alloc_init(struct test_alloc *ta)
 uint64_t test_alloc_live(const struct test_alloc *ta)
 {
 	return __atomic_load_n(&ta->live_bytes, __ATOMIC_RELAXED);
+}
+
+void test_rcu_read_lock(const struct rcu_flavor_struct *f)
+{
+	rsz_rcu_read_lock(f);
+}
+
+void test_rcu_read_unlock(const struct rcu_flavor_struct *f)
+{
+	rsz_rcu_read_unlock(f);
+}
+
+void test_rcu_barrier(const struct rcu_flavor_struct *f)
+{
+	rsz_rcu_barrier(f);
+}
+
+void test_synchronize_rcu(const struct rcu_flavor_struct *f)
+{
+	rsz_synchronize_rcu(f);
 }
