@@ -585,7 +585,7 @@ static int check_opts(const struct rsz_array_opts *in, struct rsz_array_opts *o)
 	if (o->max_entries > RSZ_ARRAY_ENTRIES_LIMIT || o->initial_entries > RSZ_ARRAY_ENTRIES_LIMIT)
 		return -E2BIG;
 	if (o->max_entries && o->initial_entries > o->max_entries)
-		return -E2BIG;
+		return -EINVAL;	/* a bad argument, as for the hash map */
 	if (check_mul_overflow_u64(o->max_entries, ALIGN_UP(o->value_size, 8u), &bytes) ||
 	    check_mul_overflow_u64(o->initial_entries, ALIGN_UP(o->value_size, 8u), &bytes))
 		return -E2BIG;

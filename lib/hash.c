@@ -189,16 +189,23 @@ static uint64_t wm_target(struct rsz_hash *h, uint64_t cap, uint64_t count)
 	return t;
 }
 
-static void queue_grow(struct rsz_hash *h, uint64_t target)
+/* Raise the queued request @*req to at least @value and queue the work.
+ * Async-signal-safe. */
+static void queue_request(struct rsz_hash *h, uint64_t *req, uint64_t value)
 {
-	uint64_t cur = READ_ONCE(h->grow_target);
+	uint64_t cur = READ_ONCE(*req);
 
-	while (cur < target && !try_cmpxchg_relaxed(&h->grow_target, &cur, target))
+	while (cur < value && !try_cmpxchg_relaxed(req, &cur, value))
 		;
 	/* Seq-cst store then the work's queueing: the worker that clears
-	 * grow_pending re-reads grow_target afterwards (hash_do_work). */
+	 * grow_pending re-reads the requests afterwards (hash_do_work). */
 	__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
 	kick(h);
+}
+
+static void queue_grow(struct rsz_hash *h, uint64_t target)
+{
+	queue_request(h, &h->grow_target, target);
 }
 
 /* After an update; the caller is inside a read-side section. */
@@ -454,12 +461,7 @@ static struct rsz_htab *writable_table(struct rsz_hash *h, uint64_t hash)
  */
 static void request_table(struct rsz_hash *h, uint64_t size)
 {
-	uint64_t cur = READ_ONCE(h->table_req);
-
-	while (cur < size && !try_cmpxchg_relaxed(&h->table_req, &cur, size))
-		;
-	__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
-	kick(h);
+	queue_request(h, &h->table_req, size);
 }
 
 /*

@@ -104,13 +104,14 @@ static bool confirm_copy(struct rsz_htab *old, uint64_t i, uint64_t w,
 	if (try_cmpxchg(&old->slots[i], &x, slot_moved(j)) || x == slot_moved(j)) {
 		RSZ_STALL_POINT("hash.migrate.after_moved");
 		/*
-		 * Ours won. Until PENDING is cleared nobody but a resolver
-		 * touches new[j] (updaters settle a PENDING word first), and a
-		 * resolver can only clear it too: a store is enough. Release:
-		 * the word it replaces was published already; readers that see
-		 * the cleared word need nothing more.
+		 * Ours won. Clear PENDING by CAS, not by a store: a resolver
+		 * may have confirmed and cleared this same copy first, and an
+		 * update may then have replaced or deleted it; a store would
+		 * bring the retired element back (found by ASan in the stress
+		 * test when this was a store).
 		 */
-		smp_store_release(&new->slots[j], cand & ~SLOT_PENDING);
+		x = cand;
+		try_cmpxchg(&new->slots[j], &x, cand & ~SLOT_PENDING);
 		return true;
 	}
 	/* Another copy won: ours never counted; make it a tombstone. */

@@ -120,13 +120,13 @@ static void new_value_size_too_large_is_e2big(void **state)
 	expect_new_fails(*state, &o, E2BIG);
 }
 
-static void new_initial_above_max_is_e2big(void **state)
+static void new_initial_above_max_is_einval(void **state)
 {
 	struct rsz_array_opts o = base_opts(*state);
 
 	o.max_entries = 100;
 	o.initial_entries = 101;
-	expect_new_fails(*state, &o, E2BIG);
+	expect_new_fails(*state, &o, EINVAL);
 }
 
 static void new_overflowing_size_is_e2big(void **state)
@@ -1236,7 +1236,7 @@ int main(void)
 		T(new_null_opts_is_einval),
 		T(new_value_size_zero_is_einval),
 		T(new_value_size_too_large_is_e2big),
-		T(new_initial_above_max_is_e2big),
+		T(new_initial_above_max_is_einval),
 		T(new_overflowing_size_is_e2big),
 		T(new_unknown_flag_is_einval),
 		T(new_opts_sz_too_small_is_einval),

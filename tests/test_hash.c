@@ -44,6 +44,8 @@ static int env_setup(void **state)
 
 	if (!e)
 		return -1;
+	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
+	test_failures.count = 0;
 	*state = e;
 	return 0;
 }
@@ -593,6 +595,9 @@ static void default_mode_insert_never_fails_below_limits(void **state)
 	}
 	assert_int_equal(hstat(h).count, n);
 	assert_exact_accounting(e);
+	rsz_hash_destroy(h);
+	e->h = NULL;
+	assert_int_equal(rel_calls(&e->rel), n);
 }
 
 static void manual_default_mode_insert_into_full_table_grows_it(void **state)
@@ -865,9 +870,10 @@ static void release_waits_for_readers_grace_period(void **state)
 {
 	struct env *e = *state;
 	struct rsz_hash *h = mk(e, 0, 16, 0);
-	struct holder hd = { .h = h, .key = 5 };
+	static struct holder hd;	/* outlives a failed assert */
 	pthread_t t;
 
+	hd = (struct holder){ .h = h, .key = 5 };
 	fill(h, 0, 10);
 	assert_int_equal(pthread_create(&t, NULL, hold_read_lock, &hd), 0);
 	while (__atomic_load_n(&hd.stage, __ATOMIC_ACQUIRE) != 1)
@@ -886,6 +892,61 @@ static void release_waits_for_readers_grace_period(void **state)
 	assert_int_equal(rel_calls(&e->rel), 2);
 	assert_int_equal(e->rel.per_key[5], 1);
 	assert_int_equal(e->rel.per_key[6], 1);
+}
+
+struct long_reader {
+	uint64_t stage;		/* 1: inside; 2: main says leave; 3: left */
+	bool timed_out;
+};
+
+static void *hold_section(void *arg)
+{
+	struct long_reader *lr = arg;
+
+	urcu_memb_register_thread();
+	urcu_memb_read_lock();
+	__atomic_store_n(&lr->stage, 1, __ATOMIC_RELEASE);
+	/* At most 10 s: a resize that waits for this reader's grace period
+	 * fails the test instead of hanging it. */
+	for (int i = 0; i < 10000 && __atomic_load_n(&lr->stage, __ATOMIC_ACQUIRE) != 2; i++)
+		usleep(1000);
+	lr->timed_out = __atomic_load_n(&lr->stage, __ATOMIC_ACQUIRE) != 2;
+	urcu_memb_read_unlock();
+	__atomic_store_n(&lr->stage, 3, __ATOMIC_RELEASE);
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void resize_completes_while_a_reader_holds_its_section(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash *h = mk(e, RSZ_F_MANUAL, 16, 0);
+	static struct long_reader lr;	/* outlives a failed assert */
+	struct rsz_hash_stat st0, st;
+	pthread_t t;
+
+	memset(&lr, 0, sizeof(lr));
+	fill(h, 0, 100);
+	quiesce(e, h);
+	st0 = hstat(h);
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &lr), 0);
+	while (__atomic_load_n(&lr.stage, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	/* No grace-period wait lies on a resize's path. */
+	assert_int_equal(rsz_hash_grow(h, 50000, RSZ_GROW_WAIT), 0);
+	assert_int_equal(rsz_hash_shrink(h, RSZ_GROW_WAIT), 0);
+	st = hstat(h);
+	assert_int_equal(__atomic_load_n(&lr.stage, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(st.nr_grow, st0.nr_grow + 1);
+	assert_int_equal(st.nr_shrink, st0.nr_shrink + 1);
+	assert_int_equal(st.grow_pending, 0);
+	/* The old tables wait for the reader, charged and shown as deferred. */
+	assert_true(mem_stat_of(e->mem).deferred > 0);
+	assert_int_equal(mem_stat_of(e->mem).usage, test_alloc_live(&e->ta));
+	__atomic_store_n(&lr.stage, 2, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_false(lr.timed_out);
+	assert_exact_accounting(e);
 }
 
 /* ---- get_next_key -------------------------------------------------------- */
@@ -1775,6 +1836,22 @@ static void watermark_low_zero_turns_automatic_growth_off(void **state)
 	assert_true(hstat(h).capacity >= 4 * cap);
 }
 
+static void prealloc_watermark_low_zero_turns_automatic_growth_off(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash *h = mk(e, RSZ_F_PREALLOC | RSZ_F_MANUAL, 1000, 0);
+	uint64_t cap = hstat(h).capacity;
+
+	assert_int_equal(rsz_hash_set_watermarks(h, 0, 0), 0);
+	fill(h, 0, cap);	/* every free element, without one -EAGAIN */
+	assert_int_equal(hstat(h).grow_pending, 0);
+	assert_int_equal(rsz_hash_maintain(h), 0);
+	assert_int_equal(hstat(h).nr_grow, 0);
+	assert_int_equal(hstat(h).capacity, cap);
+	assert_int_equal(rsz_hash_grow(h, 4 * cap, RSZ_GROW_WAIT), 0);
+	assert_true(hstat(h).capacity >= 4 * cap);
+}
+
 static void default_policy_grows_when_75_percent_full(void **state)
 {
 	struct env *e = *state;
@@ -2264,6 +2341,85 @@ static void prealloc_new_fails_cleanly_at_every_allocation(void **state)
 	new_fails_cleanly(*state, 1);
 }
 
+/* A small working set under long random churn: the map's count follows a
+ * model exactly and its memory stays bounded: 16 MiB is over 20 times what
+ * 256 keys need in default mode, so reaching it (an update then fails with
+ * -ENOMEM) means memory grows without bound. */
+static void churn(struct env *e, uint32_t flags)
+{
+	enum { KEYS = 256 };
+	static uint64_t value[KEYS];
+	static uint8_t present[KEYS];
+	struct rsz_hash *h = mk(e, flags, 16, 0);
+	uint64_t ops = test_scaled(3000000, 30000), seed = 3, count = 0, eagain = 0;
+
+	memset(present, 0, sizeof(present));
+	assert_int_equal(rsz_mem_set_max(e->mem, 16u << 20), 0);
+	for (uint64_t it = 0; it < ops; it++) {
+		uint64_t k = test_rand(&seed) % KEYS, v = it, got;
+		int r;
+
+		switch (test_rand(&seed) % 3) {
+		case 0:
+			r = put(h, k, v, RSZ_ANY);
+			if (r == -EAGAIN && (flags & RSZ_F_PREALLOC)) {
+				eagain++;
+				break;
+			}
+			if (r)
+				fail_msg("op %llu: update of key %llu: %d (count %llu, mem %llu)",
+					 (unsigned long long)it, (unsigned long long)k, r,
+					 (unsigned long long)hstat(h).count,
+					 (unsigned long long)hstat(h).mem_bytes);
+			count += !present[k];
+			present[k] = 1;
+			value[k] = v;
+			break;
+		case 1:
+			r = del(h, k);
+			if (r != (present[k] ? 0 : -ENOENT))
+				fail_msg("op %llu: delete of key %llu (present %d): %d",
+					 (unsigned long long)it, (unsigned long long)k, present[k], r);
+			count -= present[k];
+			present[k] = 0;
+			break;
+		default:
+			r = get(h, k, &got);
+			if (present[k] ? (r || got != value[k]) : r != -ENOENT)
+				fail_msg("op %llu: lookup of key %llu (present %d): %d",
+					 (unsigned long long)it, (unsigned long long)k, present[k], r);
+			break;
+		}
+		if (it % 65536 == 0) {
+			struct rsz_hash_stat st = hstat(h);
+
+			if (st.count != count || st.capacity < st.count)
+				fail_msg("op %llu: stat count %llu capacity %llu, model count %llu "
+					 "(table_slots %llu, mem_bytes %llu)",
+					 (unsigned long long)it, (unsigned long long)st.count,
+					 (unsigned long long)st.capacity, (unsigned long long)count,
+					 (unsigned long long)st.table_slots,
+					 (unsigned long long)st.mem_bytes);
+		}
+	}
+	print_message("churn: %llu ops, %llu -EAGAIN, table_slots %llu, mem_bytes %llu\n",
+		      (unsigned long long)ops, (unsigned long long)eagain,
+		      (unsigned long long)hstat(h).table_slots,
+		      (unsigned long long)hstat(h).mem_bytes);
+	assert_int_equal(hstat(h).count, count);
+	assert_exact_accounting(e);
+}
+
+static void churn_on_a_small_working_set_keeps_count_exact_and_memory_bounded(void **state)
+{
+	churn(*state, 0);
+}
+
+static void prealloc_churn_on_a_small_working_set_keeps_count_exact_and_memory_bounded(void **state)
+{
+	churn(*state, RSZ_F_PREALLOC);
+}
+
 /* ---- async-signal safety ------------------------------------------------- */
 
 #define SIG_KEYS 256u
@@ -2276,6 +2432,8 @@ static struct {
 	volatile uint64_t handled, ops, eagain, violations;
 	volatile int first_violation;	/* a line number */
 	volatile int stop;
+	struct rsz_hash_stat bad_stat;	/* the first inconsistent stat */
+	uint64_t bad_at;		/* in the handler's run number */
 } sig;
 
 static void sig_violation(int line)
@@ -2327,9 +2485,15 @@ static void sig_handler(int signo)
 		sig.present[i] = 0;
 		break;
 	}
+	memset(&st, 0xa5, sizeof(st));
 	rsz_hash_stat(sig.h, &st, sizeof(st));
-	if (st.capacity < 1)
+	if (st.capacity < st.count || st.count > 2 * SIG_KEYS || st.capacity == 0) {
+		if (!sig.violations) {
+			sig.bad_stat = st;
+			sig.bad_at = n;
+		}
 		sig_violation(__LINE__);
+	}
 	r = rsz_hash_grow(sig.h, 4 * SIG_KEYS * 2, RSZ_GROW_ASYNC);
 	if (r != 0 && r != -EINPROGRESS)
 		sig_violation(__LINE__);
@@ -2358,19 +2522,33 @@ static void signal_handler_interrupting_prealloc_calls_keeps_contents_exact(void
 	static uint64_t value[MAIN_KEYS];
 	struct sigaction sa = { .sa_handler = sig_handler };
 	uint64_t iters = test_scaled(300000, 6000), seed = 1, violations = 0;
+	uint64_t want = test_scaled(20000, 200), it, its;
 	uint64_t main_eagain = 0, count = 0;
 	sigset_t block;
 	pthread_t self = pthread_self(), sender;
+	char first[160] = "";
+
+#define MAIN_VIOLATION(op, res) do {					\
+		if (violations++ == 0)					\
+			snprintf(first, sizeof(first),			\
+				 "%s of key %llu (present %d) gave %d, after %llu signals", \
+				 op, (unsigned long long)i, present[i], (int)(res), \
+				 (unsigned long long)sig.handled);	\
+	} while (0)
 
 	memset(&sig, 0, sizeof(sig));
 	memset(present, 0, sizeof(present));
 	sig.h = h;
+	/* 512 keys need far less: a leak fails the test, not the machine */
+	assert_int_equal(rsz_mem_set_max(e->mem, 64u << 20), 0);
 	assert_int_equal(rsz_hash_grow(h, 8 * (MAIN_KEYS + SIG_KEYS), RSZ_GROW_WAIT), 0);
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
 	assert_int_equal(pthread_create(&sender, NULL, sig_sender, &self), 0);
 
-	for (uint64_t it = 0; it < iters; it++) {
+	/* Until enough signals landed (each handler run interrupts one of
+	 * these calls at a random point), at most ~60 s. */
+	for (it = 0; it < iters || (sig.handled < want && it < 400 * iters); it++) {
 		uint64_t i = test_rand(&seed) % MAIN_KEYS, v = 0, nv = it;
 		int r;
 
@@ -2378,7 +2556,7 @@ static void signal_handler_interrupting_prealloc_calls_keeps_contents_exact(void
 		case 0:
 			r = rsz_hash_lookup_copy(h, &i, &v);
 			if (present[i] ? (r != 0 || v != value[i]) : r != -ENOENT)
-				violations++;
+				MAIN_VIOLATION("lookup_copy", r);
 			break;
 		case 1:
 			test_rcu_read_lock(&urcu_memb_flavor);
@@ -2386,7 +2564,7 @@ static void signal_handler_interrupting_prealloc_calls_keeps_contents_exact(void
 				uint64_t *p = rsz_hash_lookup(h, &i);
 
 				if (present[i] ? (!p || *p != value[i]) : p != NULL)
-					violations++;
+					MAIN_VIOLATION("lookup", p ? 1 : 0);
 			}
 			test_rcu_read_unlock(&urcu_memb_flavor);
 			break;
@@ -2398,13 +2576,13 @@ static void signal_handler_interrupting_prealloc_calls_keeps_contents_exact(void
 			} else if (r == -EAGAIN) {
 				main_eagain++;
 			} else {
-				violations++;
+				MAIN_VIOLATION("update", r);
 			}
 			break;
 		default:
 			r = rsz_hash_delete(h, &i);
 			if (r != (present[i] ? 0 : -ENOENT))
-				violations++;
+				MAIN_VIOLATION("delete", r);
 			present[i] = 0;
 			break;
 		}
@@ -2412,6 +2590,7 @@ static void signal_handler_interrupting_prealloc_calls_keeps_contents_exact(void
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
+	its = it;
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	__atomic_store_n(&sig.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(sender, NULL);
@@ -2419,13 +2598,23 @@ static void signal_handler_interrupting_prealloc_calls_keeps_contents_exact(void
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
 
 	print_message("signal test: %llu iterations, %llu handler runs, eagain main %llu handler %llu\n",
-		      (unsigned long long)iters, (unsigned long long)sig.handled,
+		      (unsigned long long)its, (unsigned long long)sig.handled,
 		      (unsigned long long)main_eagain, (unsigned long long)sig.eagain);
 	if (sig.violations)
-		fail_msg("%llu violations in the handler, first at line %d",
-			 (unsigned long long)sig.violations, sig.first_violation);
-	assert_int_equal(violations, 0);
-	assert_true(sig.handled >= 50);
+		fail_msg("%llu violations in the handler, first at line %d "
+			 "(stat in handler run %llu: count %llu capacity %llu mem_bytes %llu "
+			 "nr_grow %llu table_slots %llu)",
+			 (unsigned long long)sig.violations, sig.first_violation,
+			 (unsigned long long)sig.bad_at,
+			 (unsigned long long)sig.bad_stat.count,
+			 (unsigned long long)sig.bad_stat.capacity,
+			 (unsigned long long)sig.bad_stat.mem_bytes,
+			 (unsigned long long)sig.bad_stat.nr_grow,
+			 (unsigned long long)sig.bad_stat.table_slots);
+	if (violations)
+		fail_msg("%llu violations in the main thread; first: %s",
+			 (unsigned long long)violations, first);
+	assert_true(sig.handled >= want);
 	/* Final contents: exactly both models. */
 	for (uint64_t i = 0; i < MAIN_KEYS; i++) {
 		uint64_t v;
@@ -2488,9 +2677,15 @@ static void fork_and_use(struct env *e, int prealloc)
 {
 	const char *tsan = getenv("RSZ_UNDER_TSAN");
 
+	const char *vg = getenv("RSZ_UNDER_VALGRIND");
+
 	/* ThreadSanitizer dies when a multi-threaded process's child starts
-	 * a thread (die_after_fork), and rsz restarts its worker there. */
-	if (tsan && *tsan && strcmp(tsan, "0"))
+	 * a thread (die_after_fork), and rsz restarts its worker there.
+	 * Under memcheck the child runs its own exit-time leak check, where
+	 * the parent's state (this test's environment) is still allocated by
+	 * design, and exits with memcheck's error code. The plain and ASan
+	 * builds run it. */
+	if ((tsan && *tsan && strcmp(tsan, "0")) || (vg && *vg && strcmp(vg, "0")))
 		skip();
 	{
 		struct rsz_hash *h = mk(e, prealloc ? RSZ_F_PREALLOC : 0, 16, 0);
@@ -2587,6 +2782,7 @@ int main(void)
 		T(release_is_not_called_for_failed_updates),
 		T(prealloc_release_is_called_once_per_element_that_leaves),
 		T(release_waits_for_readers_grace_period),
+		T(resize_completes_while_a_reader_holds_its_section),
 		T(get_next_key_on_empty_map_returns_enoent),
 		T(get_next_key_walk_returns_every_key_once),
 		T(get_next_key_from_last_key_returns_enoent),
@@ -2635,6 +2831,7 @@ int main(void)
 		T(set_watermarks_clamps_high_to_max_entries),
 		T(prealloc_set_watermarks_clamps_high_to_max_entries),
 		T(watermark_low_zero_turns_automatic_growth_off),
+		T(prealloc_watermark_low_zero_turns_automatic_growth_off),
 		T(default_policy_grows_when_75_percent_full),
 		T(prealloc_default_policy_counts_free_pool_elements),
 		T(watermark_grow_brings_free_capacity_to_high),
@@ -2666,6 +2863,8 @@ int main(void)
 		T(new_refused_by_memory_limit_fails_enomem),
 		T(new_fails_cleanly_at_every_allocation),
 		T(prealloc_new_fails_cleanly_at_every_allocation),
+		T(churn_on_a_small_working_set_keeps_count_exact_and_memory_bounded),
+		T(prealloc_churn_on_a_small_working_set_keeps_count_exact_and_memory_bounded),
 		T(signal_handler_interrupting_prealloc_calls_keeps_contents_exact),
 		T(forked_child_keeps_using_the_map),
 		T(prealloc_forked_child_keeps_using_the_map),

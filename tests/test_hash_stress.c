@@ -39,6 +39,8 @@ static int env_setup(void **state)
 {
 	struct env *e = env_new(FL);
 
+	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
+	test_failures.count = 0;
 	if (!e)
 		return -1;
 	*state = e;
@@ -113,12 +115,12 @@ struct run {
 	uint64_t stable;	/* keys [0, stable) are present the whole time */
 	uint64_t lookups[8];	/* per reader */
 	uint64_t incs[8];	/* per incrementer */
+	uint64_t created[8];	/* (a): elements each writer created */
 	uint64_t cycles;	/* grow+shrink cycles the resizer completed */
 	uint64_t max_cycles;	/* the resizer stops after this many (0: until stop) */
 	uint64_t big, small;	/* the resizer's alternating grow targets */
 	uint64_t walks;		/* (e): full walks to do, */
 	uint64_t walks_started;	/* and claimed so far */
-	uint32_t value_words;	/* (c): words of a value */
 	bool prealloc;
 };
 
@@ -200,6 +202,7 @@ static void *churn_writer(void *arg)
 	struct run *r = w->r;
 	enum { KEYS = 4096 };
 	uint64_t base = 1000000 + (uint64_t)w->id * 100000, seed = 77 + (uint64_t)w->id;
+	uint64_t created = 0;
 	static __thread uint64_t model[KEYS];	/* 0: absent, else value */
 
 	memset(model, 0, sizeof(model));
@@ -212,9 +215,10 @@ static void *churn_writer(void *arg)
 		case 0:
 			v = test_rand(&seed) | 1;
 			e = put(r->h, k, v, model[i] ? RSZ_EXIST : RSZ_NOEXIST);
-			if (e == 0)
+			if (e == 0) {
 				model[i] = v;
-			else if (!(r->prealloc && e == -EAGAIN))
+				created++;	/* an insert or a replace */
+			} else if (!(r->prealloc && e == -EAGAIN))
 				TEST_RECORD("writer update of key %llu: %d", (unsigned long long)k, e);
 			break;
 		case 1:
@@ -243,6 +247,7 @@ static void *churn_writer(void *arg)
 			break;
 		}
 	}
+	st_(&r->created[w->id], created);
 	urcu_memb_unregister_thread();
 	return NULL;
 }
@@ -307,6 +312,11 @@ static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **
 		assert_int_equal(v, val_of(k));
 	}
 	assert_exact_accounting(e);
+	/* Every element created left exactly once: by delete, by replace or
+	 * at destroy. */
+	rsz_hash_destroy(r.h);
+	e->h = NULL;
+	assert_int_equal(rel_calls(&e->rel), r.stable + sum(r.created, WRITERS));
 }
 
 /* ---- (b) in-place increments survive resizes ----------------------------- */
@@ -617,6 +627,7 @@ static void max_entries_race(struct env *e, bool prealloc)
 	}
 	for (uint64_t round = 1; round <= rounds; round++) {
 		uint64_t free_ = test_rand(&seed) % 10, count, k_total = 0, ok = 0, big = 0;
+		uint64_t cap_before;
 		struct rsz_hash_stat st;
 
 		/* bring count to max - free_ with keys of this round's prefill */
@@ -641,9 +652,19 @@ static void max_entries_race(struct env *e, bool prealloc)
 			assert_int_equal(r, 0);
 			count++;
 		}
-		if (prealloc)
-			quiesce(e, rc.h);	/* freed elements back in the pool */
+		if (prealloc) {
+			/* freed elements back in the pool, and the pool full:
+			 * capacity (count + free elements) reaches max */
+			quiesce(e, rc.h);
+			assert_int_equal(rsz_hash_grow(rc.h, max, RSZ_GROW_WAIT), 0);
+			if (hstat(rc.h).capacity < max)
+				fail_msg("round %llu: capacity %llu < max_entries %llu after grow WAIT",
+					 (unsigned long long)round,
+					 (unsigned long long)hstat(rc.h).capacity,
+					 (unsigned long long)max);
+		}
 		assert_int_equal(hstat(rc.h).count, max - free_);
+		cap_before = hstat(rc.h).capacity;
 		rc.round = round;
 		for (int i = 0; i < RACERS; i++) {
 			rc.attempts[i] = (int)(test_rand(&seed) % (PER_RACER + 1));
@@ -656,6 +677,14 @@ static void max_entries_race(struct env *e, bool prealloc)
 			big += (uint64_t)rc.e2big[i];
 		}
 		st = hstat(rc.h);
+		if (test_failures.count)
+			print_error("round %llu: %llu racing inserts into %llu free entries "
+				    "(capacity %llu before, %llu after): %llu succeeded, %llu E2BIG\n",
+				    (unsigned long long)round, (unsigned long long)k_total,
+				    (unsigned long long)free_, (unsigned long long)cap_before,
+				    (unsigned long long)st.capacity,
+				    (unsigned long long)ok, (unsigned long long)big);
+		ASSERT_NO_RECORDS();
 		if (ok != (k_total < free_ ? k_total : free_) || ok + big != k_total ||
 		    st.count != max - free_ + ok)
 			fail_msg("round %llu: %llu racing inserts into %llu free entries: "

@@ -57,8 +57,8 @@ struct rsz_array_stat {
  * Context: a registered thread outside a read-side section; allocates,
  * may block; starts rsz's worker unless RSZ_F_MANUAL.
  * Return: the array, or NULL with errno EINVAL (bad options, unknown flag,
- * bad opts.sz), E2BIG (value_size too large, initial_entries above
- * max_entries, overflowing sizes) or ENOMEM.
+ * bad opts.sz, initial_entries above max_entries), E2BIG (value_size too
+ * large, overflowing sizes) or ENOMEM.
  */
 RSZ_API struct rsz_array *rsz_array_new(const struct rsz_array_opts *opts);
 

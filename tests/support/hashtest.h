@@ -34,7 +34,8 @@ struct rel_rec {
 	uint64_t calls;
 	uint64_t key_sum;
 	uint64_t value_sum;
-	uint64_t bad_key;	/* keys >= REL_KEYS, or NULL pointers */
+	uint64_t bad_key;	/* NULL key pointers: never allowed */
+	uint64_t big_keys;	/* keys >= REL_KEYS: counted in calls only */
 	uint32_t per_key[REL_KEYS];
 };
 
@@ -56,7 +57,7 @@ static inline void rel_cb(void *key, void *value, void *ctx)
 	if (k < REL_KEYS)
 		__atomic_add_fetch(&r->per_key[k], 1, __ATOMIC_RELAXED);
 	else
-		__atomic_add_fetch(&r->bad_key, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->big_keys, 1, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t rel_calls(struct rel_rec *r)
