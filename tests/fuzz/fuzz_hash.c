@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * libFuzzer target: bytes decoded into hash map operations, each checked
+ * against the model the property test uses (support/hash_model.c). The
+ * first byte picks the key range (1 or 10 keys, or 1000: the property
+ * test covers 10^6), whether max_entries caps it, RSZ_F_SHRINK and
+ * initial_entries; then each operation is 13 bytes: kind, and three
+ * little-endian 32-bit arguments. A disagreement aborts with the
+ * operation and the difference printed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hash_model.h"
+#include "platform.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint64_t ranges[4] = { 1, 10, 1000, 10 };
+	static int registered;
+	char msg[256];
+	void *m;
+
+	if (size < 1)
+		return 0;
+	if (!registered) {	/* libFuzzer calls from one thread */
+		rsz_default_flavor()->register_thread();
+		registered = 1;
+	}
+	m = hash_model_new(ranges[data[0] & 3], data[0] & 4, (data[0] >> 3) & 15,
+			   data[0] & 128);
+	if (!m)
+		return 0;
+	for (size_t off = 1; off + 13 <= size; off += 13) {
+		struct prop_op op = {
+			.kind = data[off],
+			.arg = { le32(data + off + 1), le32(data + off + 5), le32(data + off + 9) },
+		};
+
+		if (hash_model_step(m, &op, msg, sizeof(msg))) {
+			fprintf(stderr, "fuzz_hash: op %zu ", off / 13);
+			hash_model_print(NULL, &op, stderr);
+			fprintf(stderr, ": %s\n", msg);
+			abort();
+		}
+	}
+	if (hash_model_free(m, msg, sizeof(msg))) {
+		fprintf(stderr, "fuzz_hash: at the end: %s\n", msg);
+		abort();
+	}
+	return 0;
+}
