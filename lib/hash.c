@@ -26,9 +26,12 @@ uint64_t rsz_hash_bytes(const void *key, size_t len, uint64_t seed)
 
 #define POOL_PUBLISHED (1ULL << 63)
 
+/* Queue the map's work. Never once destroy has begun: a kick can come
+ * from an RCU callback (the pool's reclaim) after destroy flushed the
+ * work, and the worker would then run on a map being freed. */
 static void kick(struct rsz_hash *h)
 {
-	if (h->has_worker)
+	if (h->has_worker && !__atomic_load_n(&h->dying, __ATOMIC_SEQ_CST))
 		rsz_queue_work(&h->work);
 }
 
@@ -152,15 +155,21 @@ static void pool_reclaim(void *ctx, void *slot, uint64_t index)
 
 /* ---- tables and capacity -------------------------------------------------------- */
 
-/* Capacity, for a caller inside a read-side section. */
+/* Capacity, for a caller inside a read-side section. Never above
+ * max_entries: a table holds more slots than the cap (it is sized in
+ * powers of two), but no more elements can be stored. */
 static uint64_t hash_capacity_locked(struct rsz_hash *h)
 {
+	uint64_t cap;
+
 	if (prealloc(h)) {
 		uint64_t free = rsz__array_free_slots(h->pool);
 
-		return READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
+		cap = READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
+	} else {
+		cap = htab_capacity(rsz_dereference(h->tbl));
 	}
-	return htab_capacity(rsz_dereference(h->tbl));
+	return h->max_entries && cap > h->max_entries ? h->max_entries : cap;
 }
 
 /* Capacity; takes the read lock itself (nesting is fine). */
@@ -1249,7 +1258,11 @@ void rsz_hash_destroy(struct rsz_hash *h)
 	if (!h)
 		return;
 	RSZ_WARN_ON(!rsz_rcu_may_block(h->flavor));
-	WRITE_ONCE(h->dying, true);
+	/* No kick after this (see kick()); the callbacks in flight, which
+	 * may have kicked before seeing it, are over after the barrier; the
+	 * work they queued is over after the flush. */
+	__atomic_store_n(&h->dying, true, __ATOMIC_SEQ_CST);
+	rsz_rcu_barrier(h->flavor);
 	if (h->has_worker)
 		rsz_flush_work(&h->work);
 	/* No operation runs any more: finish a migration, hand the retired

@@ -171,7 +171,7 @@ struct rsz_hash {
 	bool pool_grow_failed_nomem;
 	struct rsz_work work;
 	bool has_worker;
-	bool dying;
+	bool dying;		/* destroy has begun: no more kicks */
 };
 
 /*
