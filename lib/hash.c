@@ -478,35 +478,42 @@ static void request_table(struct rsz_hash *h, uint64_t size)
  * unused slots no longer cover the pool's free elements, ask for a
  * rehash before an insert finds the table full (which would be -EAGAIN).
  */
+static bool table_fits_pool(struct rsz_hash *h, struct rsz_htab *t, uint64_t pool_cap);
+
 static void check_table_room(struct rsz_hash *h)
 {
-	struct rsz_htab *t;
-	uint64_t room, need;
+	bool fits;
 
+	if (READ_ONCE(h->table_req))
+		return;
 	rsz_rcu_read_lock(h->flavor);
-	t = rsz_dereference(h->tbl);
-	room = t->max_used - (READ_ONCE(t->used) < t->max_used ? READ_ONCE(t->used) : t->max_used);
+	fits = table_fits_pool(h, rsz_dereference(h->tbl), READ_ONCE(h->pool->capacity));
 	rsz_rcu_read_unlock(h->flavor);
-	need = rsz__array_free_slots(h->pool) + READ_ONCE(h->pool->nr_pending);
-	if (room < need && !READ_ONCE(h->table_req))
+	if (!fits)
 		request_table(h, 1);
 }
 
 /*
  * The table @t is full: replace it (default mode; the caller allocates
  * anyway), or report -EAGAIN with the work queued (PREALLOC). @long_run:
- * the insert ran past the probe limit, which only a larger table cures
- * (a same-size rehash would only drop tombstones).
+ * the insert ran past the probe limit.
  */
 static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 {
 	uint64_t cap = htab_capacity(t), count = READ_ONCE(h->count);
-	uint64_t size = long_run || count + 1 > cap / 2 ? t->size * 2 : t->size;
+	uint64_t used = READ_ONCE(t->used), tombs = used > count ? used - count : 0;
+	/*
+	 * Double when the live elements need it; a long run with few live
+	 * elements comes from tombstones (never reused, they lengthen every
+	 * run), which a same-size rehash drops. Only a long run that
+	 * tombstones cannot explain needs more slots.
+	 */
+	bool grow = count + 1 > cap / 2 || (long_run && tombs < used / 4);
 	struct rsz_htab *prev;
 	int err;
 
 	if (prealloc(h)) {
-		request_table(h, long_run ? t->size * 2 : 1);
+		request_table(h, grow ? t->size * 2 : 1);
 		return -EAGAIN;
 	}
 	prev = rsz_dereference(t->prev);
@@ -515,7 +522,7 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 		htab_finish_migration(h, prev);
 		return 0;
 	}
-	err = htab_start_migration(h, t, size);
+	err = htab_start_migration(h, t, grow ? t->size * 2 : t->size);
 	return err == -EBUSY ? 0 : err;
 }
 
@@ -806,14 +813,17 @@ static bool table_holds(struct rsz_hash *h, struct rsz_htab *t, uint64_t capacit
 }
 
 /* A PREALLOC table must take every pool element as a live element and
- * leave room for tombstones: a quarter of the pool more. */
+ * leave room for tombstones: a quarter of the pool more. Once tombstones
+ * fill a quarter of it, runs grow long: then it must be rehashed. */
 static bool table_fits_pool(struct rsz_hash *h, struct rsz_htab *t, uint64_t pool_cap)
 {
 	uint64_t count = READ_ONCE(h->count), used = READ_ONCE(t->used);
 	uint64_t inserts = pool_cap > count ? pool_cap - count : 0;
+	uint64_t tombs = used > count ? used - count : 0;
 
 	return htab_capacity(t) >= pool_cap + pool_cap / 4 + h->pool_reserve &&
-	       used <= t->max_used && t->max_used - used >= inserts;
+	       used <= t->max_used && t->max_used - used >= inserts &&
+	       tombs <= t->max_used / 4;
 }
 
 static bool table_is_size(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
