@@ -282,6 +282,23 @@ static void flavor_register_once(rsz_flavor_t f, rsz_flavor_t *done, unsigned in
 	}
 }
 
+/*
+ * The worker is registered with a flavor only while it runs a batch. A
+ * registered thread that does not exist in a fork()ed child stays in the
+ * child's reader registry (only urcu-bp cleans it), and glibc hands its
+ * stack and TLS, where its registry entry lives, to the child's new
+ * threads: the child's grace periods then never end. fork() waits for the
+ * worker to be between batches (atfork_prepare), so it is unregistered.
+ */
+static void flavors_unregister(rsz_flavor_t *done, unsigned int *nr)
+{
+	for (unsigned int i = 0; i < *nr; i++) {
+		done[i]->thread_online();	/* qsbr unregisters online */
+		done[i]->unregister_thread();
+	}
+	*nr = 0;
+}
+
 static void run_one(struct rsz_work *w, rsz_flavor_t *reg, unsigned int *nr_reg)
 {
 	unsigned int s = RSZ_WORK_QUEUED;
@@ -349,15 +366,13 @@ static void *worker_main(void *arg)
 			run_one(rev, reg, &nr_reg);
 			rev = next;
 		}
+		flavors_unregister(reg, &nr_reg);
 		pthread_mutex_lock(&worker.lock);
 		worker.busy = false;
 		pthread_cond_broadcast(&worker.idle);
 		pthread_mutex_unlock(&worker.lock);
 	}
-	for (unsigned int i = 0; i < nr_reg; i++) {
-		reg[i]->thread_online();
-		reg[i]->unregister_thread();
-	}
+	flavors_unregister(reg, &nr_reg);
 	return NULL;
 }
 
