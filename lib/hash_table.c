@@ -163,19 +163,6 @@ again:
 	/* The new table is sized for every element of the old one plus the
 	 * inserts that may race with the copy; running off its overflow area
 	 * would mean the sizing is wrong. */
-	{	/* TEMPORARY diagnostics */
-		uint64_t live = 0, tomb = 0, pend = 0, emp = 0, oldlive = 0, moved = 0;
-		for (uint64_t k = 0; k < new->nslots; k++) {
-			uint64_t x = __atomic_load_n(&new->slots[k], __ATOMIC_ACQUIRE);
-			if (x == 0) emp++; else if (slot_has_elem(x)) { if (x & SLOT_PENDING) pend++; else live++; } else tomb++;
-		}
-		for (uint64_t k = 0; k < old->nslots; k++) {
-			uint64_t x = __atomic_load_n(&old->slots[k], __ATOMIC_ACQUIRE);
-			if (slot_is_moved(x)) moved++; else if (slot_has_elem(x)) oldlive++;
-		}
-		__builtin_printf("OVERFLOW new size %lu nslots %lu used %lu max_used %lu live %lu pend %lu tomb %lu empty %lu | old size %lu live %lu moved %lu count %lu home %lu\n",
-			new->size, new->nslots, new->used, new->max_used, live, pend, tomb, emp, old->size, oldlive, moved, h->count, htab_home(new, hash));
-	}
 	RSZ_WARN_ON(true);
 	return false;
 }
