@@ -526,6 +526,30 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 	return err == -EBUSY ? 0 : err;
 }
 
+/* What an updater finds in the slot word @*w at t[i] of @key's run. */
+enum slot_found {
+	FOUND_OTHER,	/* not the key: go on probing */
+	FOUND_MIGRATING,	/* frozen: the table is being migrated, restart */
+	FOUND_KEY,	/* the key's element, in *w */
+	FOUND_AGAIN,	/* a copy of the key was settled: look again at *w */
+};
+
+static enum slot_found examine_slot(struct rsz_hash *h, struct rsz_htab *t, uint64_t i,
+				   uint64_t *w, uint64_t tag, const void *key)
+{
+	if (slot_is_frozen(*w))
+		return FOUND_MIGRATING;	/* t->next exists */
+	if (!slot_has_elem(*w) || rsz_tagptr_tag(*w) != tag ||
+	    !elem_match(h, slot_elem(*w), key))
+		return FOUND_OTHER;
+	if (*w & SLOT_PENDING) {
+		htab_resolve_pending(h, t, i, *w);
+		*w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+		return FOUND_AGAIN;
+	}
+	return FOUND_KEY;
+}
+
 static int do_update(struct rsz_hash *h, const void *key, const void *value,
 		     uint64_t flags, uint64_t hash, struct rsz_hash_elem **spare,
 		     bool *reserved)
@@ -574,19 +598,18 @@ recheck:
 			atomic_sub_return_relaxed(&t->used, 1);
 			goto recheck;
 		}
-		if (slot_is_frozen(w))
-			goto restart;	/* t is migrating on: t->next exists */
-		if (!slot_has_elem(w) || rsz_tagptr_tag(w) != tag)
+		switch (examine_slot(h, t, i, &w, tag, key)) {
+		case FOUND_OTHER:
 			continue;
-		e = slot_elem(w);
-		if (!elem_match(h, e, key))
-			continue;
-		if (w & SLOT_PENDING) {
-			htab_resolve_pending(h, t, i, w);
-			w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+		case FOUND_MIGRATING:
+			goto restart;
+		case FOUND_AGAIN:
 			goto recheck;
+		case FOUND_KEY:
+			break;
 		}
 		/* The key is present. */
+		e = slot_elem(w);
 		if (*reserved) {
 			unreserve_count(h);
 			*reserved = false;
@@ -656,18 +679,17 @@ restart:;
 recheck:
 		if (w == SLOT_EMPTY)
 			break;
-		if (slot_is_frozen(w))
+		switch (examine_slot(h, t, i, &w, tag, key)) {
+		case FOUND_OTHER:
+			continue;
+		case FOUND_MIGRATING:
 			goto restart;
-		if (!slot_has_elem(w) || rsz_tagptr_tag(w) != tag)
-			continue;
-		e = slot_elem(w);
-		if (!elem_match(h, e, key))
-			continue;
-		if (w & SLOT_PENDING) {
-			htab_resolve_pending(h, t, i, w);
-			w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+		case FOUND_AGAIN:
 			goto recheck;
+		case FOUND_KEY:
+			break;
 		}
+		e = slot_elem(w);
 		RSZ_STALL_POINT("hash.delete.before_cas");
 		/* Linearization point of a successful delete. */
 		if (try_cmpxchg(&t->slots[i], &w, SLOT_TOMB)) {
