@@ -580,11 +580,31 @@ recheck:
 				if (!*spare)
 					return err;
 			}
-			if (i - home >= t->probe_limit || !reserve_used(t)) {
-				err = table_full(h, t, i - home >= t->probe_limit);
+			if (!reserve_used(t)) {
+				err = table_full(h, t, false);
 				if (err)
 					return err;
 				goto restart;
+			}
+			if (i - home >= t->probe_limit) {
+				/*
+				 * The probe limit bounds work, not correctness
+				 * (lookups and copies probe to the end). A
+				 * default-mode insert, which allocates anyway,
+				 * replaces the table now; a PREALLOC one asks for
+				 * that in the background and inserts: a long run
+				 * is no reason for -EAGAIN while the pool has
+				 * elements (tombstones of a key deleted and
+				 * inserted again lengthen its run).
+				 */
+				if (!prealloc(h)) {
+					atomic_sub_return_relaxed(&t->used, 1);
+					err = table_full(h, t, true);
+					if (err)
+						return err;
+					goto restart;
+				}
+				table_full(h, t, true);
 			}
 			RSZ_STALL_POINT("hash.update.before_insert");
 			/* Seq-cst CAS publishes the initialised element

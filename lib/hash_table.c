@@ -300,6 +300,14 @@ int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 
 	if (rsz_dereference(t->prev) || rsz_dereference(t->next))
 		return -EBUSY;
+	/*
+	 * Every live element of @t is copied, and copies cannot fail: never
+	 * start a migration into a table that cannot take them. The caller's
+	 * size may come from an older count (a shrink racing inserts); 64
+	 * more for inserts still landing in @t.
+	 */
+	while (size - size / 4 < READ_ONCE(h->count) + 64)
+		size *= 2;
 	n = htab_alloc(h, size, &err);
 	if (!n)
 		return err;
