@@ -2341,12 +2341,7 @@ static void prealloc_new_fails_cleanly_at_every_allocation(void **state)
 	new_fails_cleanly(*state, 1);
 }
 
-/* KNOWN FAILURE against main 1b1a689: prealloc_churn_* (after the churn, a
- * quiescent map with count 0 and capacity ~65000 answers an insert with
- * -EAGAIN; during it ~1/4 of the updates got -EAGAIN and the table grew to
- * 2^20 slots for 256 keys with no rehash).
- *
- * A small working set under long random churn: the map's count follows a
+/* A small working set under long random churn: the map's count follows a
  * model exactly and its memory stays bounded: 16 MiB is over 20 times what
  * 256 keys need in default mode, so reaching it (an update then fails with
  * -ENOMEM) means memory grows without bound. */
