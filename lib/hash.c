@@ -167,7 +167,13 @@ static uint64_t hash_capacity_locked(struct rsz_hash *h)
 
 		cap = READ_ONCE(h->count) + (free > h->pool_reserve ? free - h->pool_reserve : 0);
 	} else {
+		/* Three quarters of the slots, or what the table already
+		 * holds: an insert into the old table racing the start of a
+		 * migration is copied without counting against the new
+		 * table's budget, so it may hold a few more. */
 		cap = htab_capacity(rsz_dereference(h->tbl));
+		if (cap < READ_ONCE(h->count))
+			cap = READ_ONCE(h->count);
 	}
 	return h->max_entries && cap > h->max_entries ? h->max_entries : cap;
 }
