@@ -462,3 +462,78 @@ out:
 }
 RSZ_BENCH(bm_burst_rsz, .args = { { 1 << 16, 1 << 20 } }, .arg_names = { "n" },
 	  .iterations = 1, .real_time = true);
+
+/*
+ * rsz in RSZ_F_PREALLOC mode, sized at n: the like-for-like comparison
+ * with BPF's preallocated table (bm_read builds rsz in default mode,
+ * grown from 64 elements with one malloc per element). Same keys, loop
+ * and batch as bm_read; run it with bm_read/impl:1 in one invocation so
+ * that ratios come from the same run:
+ *   rsz-bench --benchmark_filter='bm_read_prealloc|bm_read/impl:1/'
+ * Args: op, n, kv.
+ */
+static struct rsz_hash *pre_map;
+static uint64_t pre_n, pre_kv;
+
+static void bm_read_prealloc(struct rsz_bench *b)
+{
+	int tid = rsz_bench_thread_index(b), op = (int)rsz_bench_arg(b, 0);
+	uint64_t n = bench_n(b, 1), kv = (uint64_t)rsz_bench_arg(b, 2);
+	uint64_t rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(tid + 1);
+	uint64_t key[2] = { 0 }, val[8] = { 0 }, sink = 0, missing = 0;
+	uint32_t ks, vs;
+
+	kv_sizes(kv, &ks, &vs);
+	urcu_memb_register_thread();
+	if (tid == 0 && (!pre_map || pre_n != n || pre_kv != kv)) {
+		RSZ_OPTS(rsz_hash_opts, o, .key_size = ks, .value_size = vs,
+			 .initial_entries = n, .flags = RSZ_F_PREALLOC);
+
+		if (pre_map)
+			rsz_hash_destroy(pre_map);
+		pre_map = rsz_hash_new(&o);
+		for (uint64_t i = 0; pre_map && i < n; i++) {
+			make_key(key, ks, i);
+			rsz_hash_update(pre_map, key, val, RSZ_NOEXIST);
+		}
+		if (pre_map)
+			rsz_hash_maintain(pre_map);
+		pre_n = n;
+		pre_kv = kv;
+	}
+	rsz_bench_sync(b);
+	if (!pre_map) {
+		rsz_bench_skip(b, "rsz_hash_new failed");
+		goto out;
+	}
+	while (rsz_bench_keep_running(b)) {
+		urcu_memb_read_lock();
+		for (int i = 0; i < BATCH; i++) {
+			uint64_t r = bench_rand(&rng), idx = r & (n - 1);
+
+			if (op == OP_MISS)
+				idx += n;
+			make_key(key, ks, idx);
+			if (op == OP_MIXED && (r >> 40) % 10 == 0) {
+				val[0] = r;
+				rsz_hash_update(pre_map, key, val, RSZ_EXIST);
+			} else {
+				const uint64_t *v = rsz_hash_lookup(pre_map, key);
+
+				if (v)
+					sink += *v;
+				else
+					missing += op != OP_MISS;
+			}
+		}
+		urcu_memb_read_unlock();
+	}
+	rsz_bench_counter(b, "missing", (double)missing, false);
+	rsz_bench_counter(b, "sink", (double)(sink & 1), false);
+	rsz_bench_set_items_processed(b, rsz_bench_iterations(b) * BATCH);
+	rsz_bench_sync(b);
+out:
+	urcu_memb_unregister_thread();
+}
+RSZ_BENCH(bm_read_prealloc, .args = { { OP_HIT, OP_MISS, OP_MIXED }, SIZES, KVS },
+	  .arg_names = { "op", "n", "kv" }, .threads = { 1, 2 }, .real_time = true);
