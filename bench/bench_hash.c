@@ -116,13 +116,14 @@ static uint64_t lf_mem(void *m, const struct bmap_cfg *c)
 	return lfht_map_heap_bytes(m);
 }
 
-/* Auto-resize runs in liburcu's workqueue: wait until the heap stops
- * changing (it has no call that says a resize is done). */
+/* Steady state: the size auto-resize converges to, then the heap quiet. */
 static void lf_settle(void *m)
 {
 	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
-	uint64_t last = lfht_map_heap_bytes(m);
+	uint64_t last;
 
+	lfht_map_settle(m);
+	last = lfht_map_heap_bytes(m);
 	for (int i = 0; i < 100; i++) {
 		uint64_t now;
 
