@@ -34,10 +34,15 @@ int lfht_map_update(struct lfht_map *m, const void *key, const void *value,
 int lfht_map_delete(struct lfht_map *m, const void *key);
 /*
  * Bring the table to the size its auto-resize converges to (one bucket per
- * element, CHAIN_LEN_TARGET 1, as a power of two) and wait for it. The
- * lazy auto-resize runs in liburcu's workqueue and, on a loaded machine,
- * lagged far behind: 64K lookups measured 114 us at p50 on a table still
- * at a handful of buckets. Caller outside a read-side section.
+ * element, CHAIN_LEN_TARGET 1, as a power of two) and wait for it.
+ * liburcu 0.13.2's lazy auto-resize stalled on this machine, erratically:
+ * a standalone loop of cds_lfht_add_unique() into fresh tables from one
+ * bucket took 0.01 s for 64K keys one time and 4.9 s the next, and once
+ * stopped growing near 82K of 1M keys for over 10 s (its workqueue thread
+ * idle). So the steady-state runs start from this size (cfg.lfht_presize)
+ * and settle here; the insert run keeps the pure auto-resize from one
+ * bucket that targets.md compares against. Caller outside a read-side
+ * section.
  */
 void lfht_map_settle(struct lfht_map *m);
 /* Force a resize to @buckets (power of two); caller outside a read-side section. */

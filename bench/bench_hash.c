@@ -83,6 +83,13 @@ static void *lf_create(const struct bmap_cfg *c)
 	/* The first table starts liburcu's resize workqueue thread. */
 	tidset_snap(&before);
 	m = lfht_map_new(c->key_size, c->value_size);
+	if (m && c->lfht_presize) {
+		unsigned long b = 1;
+
+		while (b < c->n)
+			b <<= 1;
+		lfht_map_resize(m, b);
+	}
 	if (!named) {
 		named = true;
 		tidset_name_new(&before, "urcu-lfht-wq");
@@ -281,6 +288,7 @@ static void bm_talk(struct rsz_bench *b)
 	c.n = bench_n(b, 1);
 	c.fixed_size = 10 * c.n;
 	c.rsz_max = 10 * c.n;
+	c.lfht_presize = true;
 	DISPATCH(rsz_bench_arg(b, 0), body_memory, c);
 }
 RSZ_BENCH(bm_talk, .args = { IMPLS, { 1 << 16, 1 << 20 } }, .arg_names = { "impl", "n" },

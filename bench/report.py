@@ -573,8 +573,12 @@ def main():
       "(the sum of `malloc_usable_size` of every live block), after the "
       "table settled; rsz's memory counter beside it. rsz grew from 64 "
       "under its default policy, the fixed hash is sized for exactly N, "
-      "rculfhash auto-resized (its bucket tables come from liburcu's own "
-      "calloc, so its figure is the process heap's growth, from mallinfo2).")
+      "rculfhash at the size its auto-resize converges to, one bucket per "
+      "element (set with `cds_lfht_resize`: liburcu 0.13.2's lazy "
+      "auto-resize stalled erratically on this machine, see "
+      "`bench/baseline_rculfhash.h`; the insert runs keep the pure "
+      "auto-resize). rculfhash's bucket tables come from liburcu's own "
+      "calloc, so its figure is the process heap's growth, from mallinfo2.")
     w("")
     w("| keys/values | elements | " + " | ".join(impls) + " | rsz counter |")
     w("| --- | --- | " + " | ".join("---" for _ in impls) + " | --- |")
