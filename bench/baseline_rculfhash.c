@@ -23,6 +23,7 @@ struct lfht_map {
 	uint32_t key_size, value_size, key_round;
 	uint64_t seed;
 	uint64_t heap_at_new;
+	unsigned long count;	/* elements, kept here: cds_lfht_count_nodes() walks them all */
 };
 
 struct match_arg {
@@ -138,6 +139,8 @@ int lfht_map_update(struct lfht_map *m, const void *key, const void *value,
 		free(e);
 	else if (old)
 		urcu_memb_call_rcu(&caa_container_of(old, struct lf_elem, node)->rcu, free_elem);
+	else	/* relaxed: read only by lfht_map_settle() once updates are done */
+		__atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED);
 	return ret;
 }
 
@@ -153,10 +156,20 @@ int lfht_map_delete(struct lfht_map *m, const void *key)
 	node = cds_lfht_iter_get_node(&iter);
 	if (node && !cds_lfht_del(m->ht, node)) {
 		urcu_memb_call_rcu(&caa_container_of(node, struct lf_elem, node)->rcu, free_elem);
+		__atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
 		ret = 0;
 	}
 	urcu_memb_read_unlock();
 	return ret;
+}
+
+void lfht_map_settle(struct lfht_map *m)
+{
+	unsigned long n = __atomic_load_n(&m->count, __ATOMIC_RELAXED), b = 1;
+
+	while (b < n)
+		b <<= 1;
+	cds_lfht_resize(m->ht, b);
 }
 
 void lfht_map_resize(struct lfht_map *m, unsigned long buckets)

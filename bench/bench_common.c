@@ -273,6 +273,7 @@ struct bmap_built *bmap_get(const struct bmap_ops *ops, uint64_t n, uint32_t ks,
 	bm->cfg.n = n;
 	bm->cfg.fixed_size = n;		/* the fixed hash sized for exactly n */
 	bm->cfg.rsz_initial = 64;	/* rsz grown by its default policy, no cap */
+	bm->cfg.lfht_presize = true;	/* see lfht_map_settle() */
 	bm->cfg.ca = &bm->ca;
 	bm->cfg.mem = rsz_mem_new(NULL, RSZ_MEM_UNLIMITED);
 	t0 = now_s();

@@ -83,6 +83,13 @@ static void *lf_create(const struct bmap_cfg *c)
 	/* The first table starts liburcu's resize workqueue thread. */
 	tidset_snap(&before);
 	m = lfht_map_new(c->key_size, c->value_size);
+	if (m && c->lfht_presize) {
+		unsigned long b = 1;
+
+		while (b < c->n)
+			b <<= 1;
+		lfht_map_resize(m, b);
+	}
 	if (!named) {
 		named = true;
 		tidset_name_new(&before, "urcu-lfht-wq");
@@ -116,13 +123,14 @@ static uint64_t lf_mem(void *m, const struct bmap_cfg *c)
 	return lfht_map_heap_bytes(m);
 }
 
-/* Auto-resize runs in liburcu's workqueue: wait until the heap stops
- * changing (it has no call that says a resize is done). */
+/* Steady state: the size auto-resize converges to, then the heap quiet. */
 static void lf_settle(void *m)
 {
 	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
-	uint64_t last = lfht_map_heap_bytes(m);
+	uint64_t last;
 
+	lfht_map_settle(m);
+	last = lfht_map_heap_bytes(m);
 	for (int i = 0; i < 100; i++) {
 		uint64_t now;
 
@@ -280,6 +288,7 @@ static void bm_talk(struct rsz_bench *b)
 	c.n = bench_n(b, 1);
 	c.fixed_size = 10 * c.n;
 	c.rsz_max = 10 * c.n;
+	c.lfht_presize = true;
 	DISPATCH(rsz_bench_arg(b, 0), body_memory, c);
 }
 RSZ_BENCH(bm_talk, .args = { IMPLS, { 1 << 16, 1 << 20 } }, .arg_names = { "impl", "n" },

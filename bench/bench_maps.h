@@ -46,6 +46,7 @@ struct bmap_cfg {
 	uint64_t rsz_initial;	/* rsz: initial_entries */
 	uint32_t rsz_flags;
 	uint64_t rsz_low, rsz_high;	/* rsz watermarks, if rsz_high */
+	bool lfht_presize;	/* rculfhash: start at the size auto-resize converges to */
 	struct count_alloc *ca;	/* NULL: plain allocation */
 	struct rsz_mem *mem;	/* rsz's counter, NULL: none */
 };

@@ -287,8 +287,13 @@ def main():
     # ---- targets
     w("## Targets (targets.md) and what this run measured")
     w("")
-    w("Keys and values 8 bytes unless stated; 2 cores. \"ratio\" is rsz's figure "
-      "over the baseline's as the target states it.")
+    w("Keys and values 8 bytes unless stated; 2 cores. Ratios are rsz's figure "
+      "against the baseline's in the direction the target states. Lookup "
+      "throughput is judged on wall time (operations of all threads per "
+      "second); beside it, \"CPU\" is the same ratio on the benchmark "
+      "threads' CPU time, which a machine shared with other work disturbs "
+      "less (a preempted thread stops its wall clock's worth of lookups, "
+      "not its CPU time's).")
     w("")
     w("| target | as measured in this run | verdict |")
     w("| --- | --- | --- |")
@@ -300,7 +305,8 @@ def main():
             rz = R.get("read", "rsz", op=1, n=n, kv=1, threads=t)
             fx = R.get("read", "fixed", op=1, n=n, kv=1, threads=t)
             x = ratio(rz and rz["items_per_second"], fx and fx["items_per_second"])
-            cells.append(f"{size_name(n)} {t}T: {fmtx(x)}")
+            xc = ratio(fx and fx["cpu_time"], rz and rz["cpu_time"])
+            cells.append(f"{size_name(n)} {t}T: {fmtx(x)} (CPU {fmtx(xc)})")
             oks.append(x)
     v = NM if None in oks else ("met" if all(x >= 0.9 for x in oks) else "**missed**")
     w(f"| lookup throughput vs fixed hash, steady state: >= 0.9x at every size, 1 and 2 threads "
@@ -313,7 +319,8 @@ def main():
             rz = R.get("read", "rsz", op=1, n=n, kv=1, threads=t)
             lf = R.get("read", "rculfhash", op=1, n=n, kv=1, threads=t)
             x = ratio(rz and rz["items_per_second"], lf and lf["items_per_second"])
-            cells.append(f"{size_name(n)} {t}T: {fmtx(x)}")
+            xc = ratio(lf and lf["cpu_time"], rz and rz["cpu_time"])
+            cells.append(f"{size_name(n)} {t}T: {fmtx(x)} (CPU {fmtx(xc)})")
             oks.append(x)
     v = NM if None in oks else ("met" if all(x >= 2.5 for x in oks) else "**missed**")
     w(f"| lookup throughput vs rculfhash: >= 2.5x at 1M and 8M | {'; '.join(cells)} | {v} |")
@@ -459,8 +466,9 @@ def main():
     # ---- baseline and full tables
     w("## Lookups and the mixed load")
     w("")
-    w("ns per operation: wall time over the operations of all threads "
-      "(so 2 threads on 2 cores ideally halve it); 64 operations per "
+    w("ns per operation, wall / CPU: wall time over the operations of all "
+      "threads (so 2 threads on 2 cores ideally halve it), then the "
+      "benchmark threads' CPU time per operation; 64 operations per "
       "read-side section; \"mixed\" replaces a present key's value in 10% of "
       "the operations. `missing` must be 0 for present keys.")
     w("")
@@ -477,6 +485,8 @@ def main():
                     for i in impls:
                         r = R.get("read", i, op=op, n=n, kv=kv, threads=t)
                         c = fmt(ns_per_item(r))
+                        if r:
+                            c += f" / {fmt(r['cpu_time'] / 64)}"
                         if r and op == 1 and r.get("missing"):
                             c += f" (missing {r['missing']:.0f}!)"
                         cells.append(c)
@@ -563,8 +573,12 @@ def main():
       "(the sum of `malloc_usable_size` of every live block), after the "
       "table settled; rsz's memory counter beside it. rsz grew from 64 "
       "under its default policy, the fixed hash is sized for exactly N, "
-      "rculfhash auto-resized (its bucket tables come from liburcu's own "
-      "calloc, so its figure is the process heap's growth, from mallinfo2).")
+      "rculfhash at the size its auto-resize converges to, one bucket per "
+      "element (set with `cds_lfht_resize`: liburcu 0.13.2's lazy "
+      "auto-resize stalled erratically on this machine, see "
+      "`bench/baseline_rculfhash.h`; the insert runs keep the pure "
+      "auto-resize). rculfhash's bucket tables come from liburcu's own "
+      "calloc, so its figure is the process heap's growth, from mallinfo2.")
     w("")
     w("| keys/values | elements | " + " | ".join(impls) + " | rsz counter |")
     w("| --- | --- | " + " | ".join("---" for _ in impls) + " | --- |")
