@@ -524,13 +524,6 @@ uint64_t rsz_random_u64(void)
 	return v;
 }
 
-unsigned int rsz_cpu_hint(void)
-{
-	int c = sched_getcpu();
-
-	return c < 0 ? 0u : (unsigned int)c;
-}
-
 void rsz_yield(void)
 {
 	sched_yield();

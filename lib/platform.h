@@ -240,8 +240,6 @@ void rsz_fork_track_flavor(rsz_flavor_t f) RSZ_INTERNAL;
 
 /* Random 64-bit seed (getrandom; get_random_u64 in the kernel). */
 uint64_t rsz_random_u64(void) RSZ_INTERNAL;
-/* The CPU the caller runs on, as a hint only (raw_smp_processor_id). */
-unsigned int rsz_cpu_hint(void) RSZ_INTERNAL;
 /* Give the CPU away for a short while (cond_resched). */
 void rsz_yield(void) RSZ_INTERNAL;
 
