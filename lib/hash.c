@@ -40,7 +40,7 @@ static inline bool prealloc(const struct rsz_hash *h)
 	return h->pool != NULL;
 }
 
-static uint64_t hash_capacity(struct rsz_hash *h);
+static uint64_t hash_capacity_locked(struct rsz_hash *h);
 static void queue_grow(struct rsz_hash *h, uint64_t target);
 
 /* The pool is dry: -ENOMEM if the last grow failed on the memory limit
@@ -62,13 +62,13 @@ static struct rsz_hash_elem *elem_new(struct rsz_hash *h, const void *key,
 		uint64_t idx;
 
 		if (!replace && rsz__array_free_slots(h->pool) <= h->pool_reserve) {
-			queue_grow(h, hash_capacity(h) + 1);
+			queue_grow(h, hash_capacity_locked(h) + 1);
 			*err = pool_dry_error(h);
 			return NULL;
 		}
 		*err = rsz_array_alloc(h->pool, &idx);
 		if (*err) {
-			queue_grow(h, hash_capacity(h) + 1);
+			queue_grow(h, hash_capacity_locked(h) + 1);
 			*err = *err == -ENOMEM ? -ENOMEM : pool_dry_error(h);
 			return NULL;
 		}
@@ -861,7 +861,14 @@ static bool table_holds(struct rsz_hash *h, struct rsz_htab *t, uint64_t capacit
 }
 
 /* A PREALLOC table must take every pool element as a live element and
- * leave room for tombstones: a quarter of the pool more. Once tombstones
+ * leave room for tombstones: a quarter of the pool more, and the replace
+ * reserve. */
+static uint64_t pool_table_capacity(const struct rsz_hash *h, uint64_t pool_cap)
+{
+	return pool_cap + pool_cap / 4 + h->pool_reserve;
+}
+
+/* Does @t fit a pool of @pool_cap elements (see above)? Once tombstones
  * fill a quarter of it, runs grow long: then it must be rehashed. */
 static bool table_fits_pool(struct rsz_hash *h, struct rsz_htab *t, uint64_t pool_cap)
 {
@@ -869,7 +876,7 @@ static bool table_fits_pool(struct rsz_hash *h, struct rsz_htab *t, uint64_t poo
 	uint64_t inserts = pool_cap > count ? pool_cap - count : 0;
 	uint64_t tombs = used > count ? used - count : 0;
 
-	return htab_capacity(t) >= pool_cap + pool_cap / 4 + h->pool_reserve &&
+	return htab_capacity(t) >= pool_table_capacity(h, pool_cap) &&
 	       used <= t->max_used && t->max_used - used >= inserts &&
 	       tombs <= t->max_used / 4;
 }
@@ -896,7 +903,7 @@ static uint64_t pool_capacity(struct rsz_hash *h)
 
 static int pool_fit_table(struct rsz_hash *h, uint64_t pool_cap)
 {
-	return table_resize(h, htab_size_for(pool_cap + pool_cap / 4 + h->pool_reserve),
+	return table_resize(h, htab_size_for(pool_table_capacity(h, pool_cap)),
 			    table_fits_pool, pool_cap);
 }
 
@@ -909,8 +916,7 @@ static void pool_start_table_growth(struct rsz_hash *h, uint64_t pool_cap)
 	rsz_rcu_read_lock(h->flavor);
 	t = rsz_dereference(h->tbl);
 	if (!rsz_dereference(t->prev) && !table_fits_pool(h, t, pool_cap))
-		htab_start_migration(h, t, htab_size_for(pool_cap + pool_cap / 4 +
-							 h->pool_reserve));
+		htab_start_migration(h, t, htab_size_for(pool_table_capacity(h, pool_cap)));
 	rsz_rcu_read_unlock(h->flavor);
 }
 
@@ -992,7 +998,7 @@ static int do_shrink(struct rsz_hash *h)
 		if (err)
 			return err;
 		pool_cap = pool_capacity(h);
-		size = htab_size_for(pool_cap + pool_cap / 4 + h->pool_reserve);
+		size = htab_size_for(pool_table_capacity(h, pool_cap));
 	} else {
 		size = shrink_size(h);
 	}
@@ -1276,8 +1282,8 @@ struct rsz_hash *rsz_hash_new(const struct rsz_hash_opts *opts)
 		h->pool = pool_new(h, opts, &err);
 		if (!h->pool)
 			goto fail_free;
-		h->tbl = htab_alloc(h, htab_size_for(pool_capacity(h) + pool_capacity(h) / 4 +
-						     h->pool_reserve), &err);
+		h->tbl = htab_alloc(h, htab_size_for(pool_table_capacity(h, pool_capacity(h))),
+				    &err);
 	} else {
 		h->tbl = htab_alloc(h, htab_size_for(initial), &err);
 	}
