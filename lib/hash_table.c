@@ -138,6 +138,14 @@ again:
 		if (w2 == SLOT_EMPTY) {
 			uint64_t cand = slot_make(e, hash) | SLOT_PENDING;
 
+			/* A copy read from old[i] before another thread
+			 * confirmed it would only add a losing copy, which
+			 * takes a slot the new table's budget never counted
+			 * (under churn and several rescuers these pile up):
+			 * look again before claiming a slot. */
+			if (slot_load(&old->slots[i]) != w)
+				return false;
+
 			if (!try_cmpxchg(&new->slots[j], &w2, cand))
 				goto again;
 			RSZ_STALL_POINT("hash.migrate.after_pending");
