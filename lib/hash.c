@@ -3,8 +3,9 @@
  * hash.c - the resizable hash map: operations, growth policy and the API.
  *
  * An open-addressing table of one-word slots (tag:pointer) over elements
- * that never move; linear probing with no wrap-around, homes taken from
- * the top hash bits so that slot order is hash order. Tables are replaced
+ * that never move; linear probing, homes taken from the top hash bits so
+ * that slot order is hash order (an overflow area past the home slots
+ * keeps inserts from wrapping around; only rare copies do). Tables are replaced
  * by cooperative migration (hash_table.c). docs/design.md has the
  * invariants I1..I6 and each operation's linearization point.
  */
@@ -331,7 +332,7 @@ static bool pending_counts(struct rsz_hash *h, struct rsz_htab *t, uint64_t j, u
 		return false;
 	hash = elem_hash(h, e);
 	frozen = slot_make(e, hash) | SLOT_FROZEN;
-	for (uint64_t i = htab_home(old, hash); i < old->nslots; i++) {
+	htab_for_each_probe(old, hash, i, n) {
 		uint64_t s = __atomic_load_n(&old->slots[i], __ATOMIC_ACQUIRE);
 
 		if (s == frozen || s == slot_moved(j))
@@ -355,7 +356,7 @@ static struct rsz_hash_elem *find_slow(struct rsz_hash *h, const void *key, uint
 	uint64_t tag = hash_tag(hash);
 
 	for (;;) {
-		for (uint64_t i = htab_home(t, hash); i < t->nslots; i++) {
+		htab_for_each_probe(t, hash, i, n) {
 			uint64_t w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 			struct rsz_hash_elem *e;
 
@@ -403,9 +404,12 @@ static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, ui
 				return e;
 			}
 		} else if (w <= SLOT_FROZEN) {
-			break;	/* EMPTY or FROZEN EMPTY: the run's end */
+			goto run_end;	/* EMPTY or FROZEN EMPTY */
 		}
 	}
+	/* The run fills the table's end and goes on from slot 0 (I2). */
+	return find_slow(h, key, hash);
+run_end:
 	if (unlikely(rsz_dereference(t->next)))
 		return find_slow(h, key, hash);
 	return NULL;
@@ -566,7 +570,7 @@ static int do_update(struct rsz_hash *h, const void *key, const void *value,
 
 restart:
 	t = writable_table(h, hash);
-	for (uint64_t home = htab_home(t, hash), i = home; i < t->nslots; i++) {
+	htab_for_each_probe(t, hash, i, n) {
 		uint64_t w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 		struct rsz_hash_elem *e;
 recheck:
@@ -592,7 +596,7 @@ recheck:
 					return err;
 				goto restart;
 			}
-			if (i - home >= t->probe_limit) {
+			if (n >= t->probe_limit) {
 				/*
 				 * The probe limit bounds work, not correctness
 				 * (lookups and copies probe to the end). A
@@ -657,7 +661,7 @@ recheck:
 		}
 		goto recheck;
 	}
-	/* No EMPTY slot up to the end of the overflow area. */
+	/* No EMPTY slot in the whole table. */
 	err = table_full(h, t, true);
 	if (err)
 		return err;
@@ -699,7 +703,7 @@ int rsz_hash_delete(struct rsz_hash *h, const void *key)
 restart:;
 	struct rsz_htab *t = writable_table(h, hash);
 
-	for (uint64_t i = htab_home(t, hash); i < t->nslots; i++) {
+	htab_for_each_probe(t, hash, i, n) {
 		uint64_t w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 		struct rsz_hash_elem *e;
 recheck:
@@ -751,37 +755,56 @@ struct successor {
 	uint64_t hash;
 };
 
+/* Make the element in slot word @w at t[i] the best candidate if it is
+ * above the bound and below the best so far. */
+static void consider(struct rsz_hash *h, struct rsz_htab *t, uint64_t i, uint64_t w,
+		     bool bounded, uint64_t lb_hash, const void *lb_key,
+		     struct successor *best)
+{
+	struct rsz_hash_elem *e = slot_elem(w);
+	uint64_t hash = elem_hash(h, e);
+
+	if (bounded && order(h, hash, elem_key(h, e), lb_hash, lb_key) <= 0)
+		return;
+	if (best->e && order(h, hash, elem_key(h, e), best->hash, elem_key(h, best->e)) >= 0)
+		return;
+	if ((w & SLOT_PENDING) && !pending_counts(h, t, i, w))
+		return;
+	best->e = e;
+	best->hash = hash;
+}
+
 /*
  * The smallest (hash, key) above the bound, in table @t. Slots are in home
- * order and a run never crosses an EMPTY slot (I5), so once a candidate is
- * known, the scan can stop at the first EMPTY at or past its home: nothing
- * smaller can lie beyond.
+ * order and a run never crosses an EMPTY slot, but for copies that wrapped
+ * into the table's first run (I5): so once a candidate is known, the scan
+ * can stop at the first EMPTY at or past its home, nothing smaller lies
+ * beyond; a scan from the bound's home looks at the first run first.
  */
 static void scan_successor(struct rsz_hash *h, struct rsz_htab *t, bool bounded,
 			   uint64_t lb_hash, const void *lb_key, struct successor *best)
 {
-	for (uint64_t i = bounded ? htab_home(t, lb_hash) : 0; i < t->nslots; i++) {
-		uint64_t w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
-		struct rsz_hash_elem *e;
-		uint64_t hash;
+	uint64_t i = 0, w;
 
+	if (bounded) {
+		for (; i < t->nslots; i++) {
+			w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+			if (w == SLOT_EMPTY || w == SLOT_FROZEN)
+				break;
+			if (slot_has_elem(w))
+				consider(h, t, i, w, bounded, lb_hash, lb_key, best);
+		}
+		i = htab_home(t, lb_hash);
+	}
+	for (; i < t->nslots; i++) {
+		w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 		if (w == SLOT_EMPTY || w == SLOT_FROZEN) {
 			if (best->e && i >= htab_home(t, best->hash))
 				return;
 			continue;
 		}
-		if (!slot_has_elem(w))
-			continue;
-		e = slot_elem(w);
-		hash = elem_hash(h, e);
-		if (bounded && order(h, hash, elem_key(h, e), lb_hash, lb_key) <= 0)
-			continue;
-		if (best->e && order(h, hash, elem_key(h, e), best->hash, elem_key(h, best->e)) >= 0)
-			continue;
-		if ((w & SLOT_PENDING) && !pending_counts(h, t, i, w))
-			continue;
-		best->e = e;
-		best->hash = hash;
+		if (slot_has_elem(w))
+			consider(h, t, i, w, bounded, lb_hash, lb_key, best);
 	}
 }
 

@@ -106,8 +106,9 @@ static inline uint64_t slot_make(const struct rsz_hash_elem *e, uint64_t hash)
 /*
  * A table of `size' home slots (a power of two; an element's home is the
  * top bits of its hash, so slot order follows hash order) plus `overflow'
- * slots past the end, so that probing never wraps around: this keeps the
- * table sorted by home and gives iteration a place to resume from (I5).
+ * slots past the end, so that inserts never wrap around: this keeps the
+ * table sorted by home, but for the few copies that wrap into the table's
+ * first run, and gives iteration a place to resume from (I5).
  */
 struct rsz_htab {
 	uint64_t size;
@@ -297,6 +298,23 @@ static inline uint64_t htab_home(const struct rsz_htab *t, uint64_t hash)
 {
 	return t->shift >= 64 ? 0 : hash >> t->shift;
 }
+
+/*
+ * A key's probe sequence: its home, every slot after it to the end of the
+ * overflow area, then on from slot 0; nslots slots in all (I2). An insert
+ * stops at its probe limit, short of the last slot, so what wraps is a
+ * migration's copy, which must not fail, or a PREALLOC insert past the
+ * limit: both happen only when tombstones and copies crowd the end of a
+ * table (docs/design.md 3.2). @n counts the slots visited.
+ */
+static inline uint64_t htab_probe_next(const struct rsz_htab *t, uint64_t i)
+{
+	return i + 1 == t->nslots ? 0 : i + 1;
+}
+
+#define htab_for_each_probe(t, hash, i, n)				\
+	for (uint64_t n = 0, i = htab_home((t), (hash)); n < (t)->nslots; \
+	     n++, i = htab_probe_next((t), i))
 
 /* Make `key''s state in @old final: freeze its probe run and copy what
  * lives there to old->next (I3, I4). */

@@ -126,13 +126,13 @@ static bool copy_slot(struct rsz_hash *h, struct rsz_htab *old, uint64_t i, uint
 {
 	struct rsz_htab *new = rsz_dereference(old->next);
 	struct rsz_hash_elem *e;
-	uint64_t j, hash;
+	uint64_t hash;
 
 	if (!slot_has_elem(w) || slot_is_moved(w))
 		return false;
 	e = slot_elem(w);
 	hash = elem_hash(h, e);
-	for (j = htab_home(new, hash); j < new->nslots; j++) {
+	htab_for_each_probe(new, hash, j, n) {
 		uint64_t w2 = slot_load(&new->slots[j]);
 again:
 		if (w2 == SLOT_EMPTY) {
@@ -168,9 +168,14 @@ again:
 		 * nobody writes a key there before its old slot is MOVED. */
 		return false;
 	}
-	/* The new table is sized for every element of the old one plus the
-	 * inserts that may race with the copy; running off its overflow area
-	 * would mean the sizing is wrong. */
+	/*
+	 * No EMPTY slot in the whole new table. Its non-empty slots are at
+	 * most its `used' (copies were reserved at the map's count, inserts
+	 * and so tombstones reserve their own) plus one stale insert per
+	 * thread that read the old table before the new one was published:
+	 * three quarters of the home slots plus that, against a quarter of
+	 * them and the overflow area left free. Only broken sizing lands here.
+	 */
 	RSZ_WARN_ON(true);
 	return false;
 }
@@ -185,7 +190,7 @@ void htab_resolve_pending(struct rsz_hash *h, struct rsz_htab *t, uint64_t j, ui
 	uint64_t x;
 
 	if (old) {
-		for (uint64_t i = htab_home(old, hash); i < old->nslots; i++) {
+		htab_for_each_probe(old, hash, i, n) {
 			uint64_t s = slot_load(&old->slots[i]);
 
 			if (s == frozen) {
@@ -214,7 +219,7 @@ void htab_migrate_key(struct rsz_hash *h, struct rsz_htab *old, uint64_t hash)
 {
 	if (!rsz_dereference(old->next))
 		return;
-	for (uint64_t i = htab_home(old, hash); i < old->nslots; i++) {
+	htab_for_each_probe(old, hash, i, n) {
 		uint64_t w = freeze_slot(h, old, i);
 
 		copy_slot(h, old, i, w);

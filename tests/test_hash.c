@@ -19,6 +19,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "hashtest.h"
+#include "hash_internal.h"
 
 #define FL (&urcu_memb_flavor)
 
@@ -1171,6 +1172,100 @@ static void get_next_key_order_is_unchanged_by_resizes(void **state)
 	assert_int_equal(rsz_hash_shrink(h, RSZ_GROW_WAIT), 0);
 	assert_int_equal(walk(h, b, N), N);
 	assert_memory_equal(a, b, sizeof(a));
+}
+
+/* ---- copies that wrap around (white box) ---------------------------------- */
+
+/*
+ * A migration's copy cannot fail, so when tombstones crowd the end of the
+ * new table (a key deleted and inserted again while the migration runs,
+ * its run growing past the table's end), the copy wraps to slot 0. Built
+ * here directly: the tail of a same-size rehash target is filled with
+ * tombstones before the copies run. Before copies wrapped, this aborted
+ * (WARN_ON in copy_slot; a release build would have lost the elements).
+ */
+static void copies_that_find_the_table_end_crowded_wrap_and_stay_usable(struct env *e,
+									  uint32_t flags)
+{
+	struct rsz_hash *h = mk(e, flags | RSZ_F_ZERO_SEED | RSZ_F_MANUAL, 700, 0);
+	uint64_t nslots = hstat(h).table_slots, size = nslots - 256;
+	unsigned int bits = (unsigned int)__builtin_ctzll(size);
+	enum { NTAIL = 8, NPLAIN = 300 };
+	uint64_t tail[NTAIL + 1], v, seen[NTAIL + NPLAIN + 1];
+	size_t ntail = 0, wrapped = 0;
+	struct rsz_htab *t, *n;
+	static uint8_t hits[NTAIL + NPLAIN];
+
+	assert_true(size >= 512 && (size & (size - 1)) == 0);
+	/* Keys whose home is the last home slot, and more after them. */
+	for (uint64_t k = 1000000; ntail < NTAIL + 1; k++)
+		if (rsz_hash_bytes(&k, 8, 0) >> (64 - bits) == size - 1)
+			tail[ntail++] = k;
+	for (size_t i = 0; i < NTAIL; i++)
+		assert_int_equal(put(h, tail[i], val_of(tail[i]), RSZ_NOEXIST), 0);
+	fill(h, 0, NPLAIN);
+
+	test_rcu_read_lock(FL);
+	t = rsz_dereference(h->tbl);
+	assert_int_equal(htab_start_migration(h, t, size), 0);
+	n = rsz_dereference(t->next);
+	assert_int_equal(n->nslots, nslots);
+	for (uint64_t i = size - 1; i < n->nslots; i++)
+		n->slots[i] = SLOT_TOMB;
+	n->used += n->nslots - (size - 1);
+	htab_finish_migration(h, t);
+	t = rsz_dereference(h->tbl);
+	for (uint64_t i = 0; i < size - 1; i++) {
+		uint64_t w = t->slots[i];
+
+		for (size_t j = 0; slot_has_elem(w) && j < NTAIL; j++)
+			if (*(const uint64_t *)elem_key(h, slot_elem(w)) == tail[j])
+				wrapped++;
+	}
+	test_rcu_read_unlock(FL);
+	assert_int_equal(wrapped, NTAIL);
+
+	/* Found, walked once each, replaced, deleted, and inserted after. */
+	for (size_t i = 0; i < NTAIL; i++) {
+		assert_int_equal(get(h, tail[i], &v), 0);
+		assert_int_equal(v, val_of(tail[i]));
+	}
+	memset(hits, 0, sizeof(hits));
+	assert_int_equal(walk(h, seen, NTAIL + NPLAIN + 1), NTAIL + NPLAIN);
+	for (size_t i = 0; i < NTAIL + NPLAIN; i++) {
+		size_t slot = seen[i] < NPLAIN ? seen[i] : NPLAIN;
+
+		for (size_t j = 0; slot == NPLAIN && j < NTAIL; j++)
+			if (seen[i] == tail[j])
+				slot = NPLAIN + j;
+		assert_true(slot < NTAIL + NPLAIN);
+		assert_int_equal(hits[slot]++, 0);
+	}
+	assert_int_equal(put(h, tail[0], 7, RSZ_EXIST), 0);
+	assert_int_equal(get(h, tail[0], &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(del(h, tail[1]), 0);
+	assert_int_equal(get(h, tail[1], &v), -ENOENT);
+	assert_int_equal(put(h, tail[NTAIL], 9, RSZ_NOEXIST), 0);
+	assert_int_equal(put(h, tail[NTAIL], 9, RSZ_NOEXIST), -EEXIST);
+	assert_int_equal(hstat(h).count, NTAIL + NPLAIN);
+	/* The rehash that drops the tombstones keeps every key. */
+	assert_int_equal(rsz_hash_maintain(h), 0);
+	for (size_t i = 2; i <= NTAIL; i++)
+		assert_int_equal(get(h, tail[i], &v), 0);
+	for (uint64_t k = 0; k < NPLAIN; k++)
+		assert_int_equal(get(h, k, &v), 0);
+	assert_exact_accounting(e);
+}
+
+static void copies_that_find_the_table_end_crowded_wrap(void **state)
+{
+	copies_that_find_the_table_end_crowded_wrap_and_stay_usable(*state, 0);
+}
+
+static void prealloc_copies_that_find_the_table_end_crowded_wrap(void **state)
+{
+	copies_that_find_the_table_end_crowded_wrap_and_stay_usable(*state, RSZ_F_PREALLOC);
 }
 
 /* ---- grow ---------------------------------------------------------------- */
@@ -2845,6 +2940,8 @@ int main(void)
 		T(get_next_key_on_empty_map_returns_enoent),
 		T(get_next_key_walk_returns_every_key_once),
 		T(get_next_key_from_last_key_returns_enoent),
+		T(copies_that_find_the_table_end_crowded_wrap),
+		T(prealloc_copies_that_find_the_table_end_crowded_wrap),
 		T(get_next_key_with_null_next_returns_einval),
 		T(get_next_key_works_inside_read_section),
 		T(get_next_key_from_deleted_key_continues_at_its_place),
