@@ -379,40 +379,71 @@ static struct rsz_hash_elem *find_slow(struct rsz_hash *h, const void *key, uint
 	}
 }
 
-/* The steady state: one table, no migration. Any sign of one (a source
- * table, a frozen or pending word, a next table) takes the slow path,
- * which is complete on its own. */
-static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t hash)
+/*
+ * The steady state: one table, no migration. Any sign of one (a source
+ * table, a run that reaches a frozen word's end, a next table) takes the
+ * slow path, which is complete on its own.
+ *
+ * The probe matches only plain live words of the key's tag, tag and state
+ * bits in one compare. It skips the key's FROZEN and PENDING words: a
+ * frozen word exists only once @t has a next table, which the run's end
+ * checks (loaded after the slots, so a freeze seen implies next seen) and
+ * sends to the slow path; and with no migration into @t (prev was NULL),
+ * a PENDING word is a copy that lost (I6).
+ *
+ * Returns the element, NULL for a miss, or FIND_SLOW: then find_slow()
+ * decides. The caller makes that call, so that rsz_hash_lookup() can make
+ * it a tail call and its own path stays free of calls. @key_size is
+ * h->key_size, passed so that a constant can specialise the compare (the
+ * acquire loads would make the compiler read h->key_size again per slot).
+ */
+#define FIND_SLOW ((struct rsz_hash_elem *)1)
+
+static inline struct rsz_hash_elem *find_fast(struct rsz_hash *h, const void *key, uint64_t hash,
+					      size_t key_size)
 {
+	const uint64_t mask = ~0ULL << RSZ_TAGPTR_TAG_SHIFT | SLOT_STATE_MASK;
+	uint64_t want = hash_tag(hash) << RSZ_TAGPTR_TAG_SHIFT;
 	struct rsz_htab *t = rsz_dereference(h->tbl);
-	uint64_t tag = hash_tag(hash);
 	const uint64_t *slot, *end;
 
 	if (unlikely(rsz_dereference(t->prev)))
-		return find_slow(h, key, hash);
+		return FIND_SLOW;
 	slot = &t->slots[htab_home(t, hash)];
 	end = &t->slots[t->nslots];
 	for (; slot < end; slot++) {
 		uint64_t w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
-		if (rsz_tagptr_tag(w) == tag && slot_has_elem(w)) {
+		if (((w ^ want) & mask) == 0) {
 			struct rsz_hash_elem *e = slot_elem(w);
 
-			if (likely(elem_match(h, e, key))) {
-				if (unlikely(w & SLOT_STATE_MASK))
-					return find_slow(h, key, hash);
+			if (likely(elem_match_n(h, e, key, key_size)))
 				return e;
-			}
 		} else if (w <= SLOT_FROZEN) {
 			goto run_end;	/* EMPTY or FROZEN EMPTY */
 		}
 	}
 	/* The run fills the table's end and goes on from slot 0 (I2). */
-	return find_slow(h, key, hash);
+	return FIND_SLOW;
 run_end:
 	if (unlikely(rsz_dereference(t->next)))
-		return find_slow(h, key, hash);
+		return FIND_SLOW;
 	return NULL;
+}
+
+static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, uint64_t hash)
+{
+	struct rsz_hash_elem *e = find_fast(h, key, hash, h->key_size);
+
+	return unlikely(e == FIND_SLOW) ? find_slow(h, key, hash) : e;
+}
+
+/* rsz_hash_lookup() for any key size and state, out of line. */
+static __attribute__((noinline)) void *lookup_general(struct rsz_hash *h, const void *key)
+{
+	struct rsz_hash_elem *e = find(h, key, key_hash(h, key));
+
+	return e ? elem_value(h, e) : NULL;
 }
 
 void *rsz_hash_lookup(struct rsz_hash *h, const void *key)
@@ -421,8 +452,18 @@ void *rsz_hash_lookup(struct rsz_hash *h, const void *key)
 
 	if (unlikely(!h || !key))
 		return NULL;
+#ifdef RSZ_TESTING
+	/* A call into liburcu per lookup: the test build only, as for the
+	 * array (docs/array.md, "Debug check"). */
 	RSZ_WARN_ON(!rsz_rcu_read_ongoing(h->flavor));
-	e = find(h, key, key_hash(h, key));
+#endif
+	/* The BPF-typical 8-byte key in the steady state makes no call, so
+	 * saves no registers; everything else goes out of line. */
+	if (h->key_size != 8)
+		return lookup_general(h, key);
+	e = find_fast(h, key, hash_bytes(key, 8, h->seed), 8);
+	if (unlikely(e == FIND_SLOW))
+		return lookup_general(h, key);
 	return e ? elem_value(h, e) : NULL;
 }
 

@@ -92,10 +92,17 @@ static inline struct rsz_hash_elem *slot_elem(uint64_t w)
 	return rsz_tagptr_ptr(w);
 }
 
-/* 16 hash bits that the home index does not use (it takes the top ones). */
+/*
+ * 16 hash bits that the home index does not use (it takes the top ones),
+ * the lowest forced to 1: a live word's tag is never 0, and EMPTY, TOMB
+ * and MOVED words have no tag bits (MOVED's index would need a table of
+ * 2^45 slots to reach them), so a lookup tests tag and state bits in one
+ * compare (find()). It costs a halving of the tag's filtering: one false
+ * match in 32768 instead of 65536.
+ */
 static inline uint64_t hash_tag(uint64_t hash)
 {
-	return hash & 0xffff;
+	return (hash & 0xffff) | 1;
 }
 
 static inline uint64_t slot_make(const struct rsz_hash_elem *e, uint64_t hash)
@@ -275,17 +282,23 @@ static inline uint64_t elem_hash(const struct rsz_hash *h, struct rsz_hash_elem 
 	return key_hash(h, elem_key(h, e));
 }
 
-/* The slot's tag matched: is it @key? */
-static inline bool elem_match(const struct rsz_hash *h, struct rsz_hash_elem *e, const void *key)
+/* The slot's tag matched: is it @key, of @key_size bytes? */
+static inline bool elem_match_n(const struct rsz_hash *h, struct rsz_hash_elem *e,
+				const void *key, size_t key_size)
 {
 	uint64_t a, b;
 
-	if (h->key_size == 8) {	/* the BPF-typical key, without a call */
+	if (key_size == 8) {	/* the BPF-typical key, without a call */
 		memcpy(&a, elem_key(h, e), 8);
 		memcpy(&b, key, 8);
 		return a == b;
 	}
-	return memcmp(elem_key(h, e), key, h->key_size) == 0;
+	return memcmp(elem_key(h, e), key, key_size) == 0;
+}
+
+static inline bool elem_match(const struct rsz_hash *h, struct rsz_hash_elem *e, const void *key)
+{
+	return elem_match_n(h, e, key, h->key_size);
 }
 
 /* hash_table.c */
@@ -294,9 +307,10 @@ void htab_free_now(struct rsz_hash *h, struct rsz_htab *t) RSZ_INTERNAL;
 uint64_t htab_size_for(uint64_t capacity) RSZ_INTERNAL;
 uint64_t htab_capacity(const struct rsz_htab *t) RSZ_INTERNAL;
 
+/* Tables have at least 64 home slots (htab_alloc()), so shift <= 58. */
 static inline uint64_t htab_home(const struct rsz_htab *t, uint64_t hash)
 {
-	return t->shift >= 64 ? 0 : hash >> t->shift;
+	return hash >> t->shift;
 }
 
 /*

@@ -43,6 +43,9 @@ struct rsz_htab *htab_alloc(struct rsz_hash *h, uint64_t size, int *err)
 	size_t bytes = sizeof(struct rsz_htab) + (size_t)(nslots + bits_words) * sizeof(uint64_t);
 	struct rsz_htab *t;
 
+	/* Every size comes from htab_size_for() or a doubling, so at least
+	 * 64, which htab_home()'s shift by 64 - log2(size) needs. */
+	RSZ_WARN_ON(size < 64 || (size & (size - 1)));
 	if (size > (1ULL << 58)) {
 		*err = -E2BIG;
 		return NULL;
