@@ -413,10 +413,7 @@ RSZ_CLZ_CLONES void *rsz_array_lookup(struct rsz_array *a, uint64_t index)
 	/* No NULL check for @a: this is the one call whose instruction count
 	 * is the figure (targets.md); a NULL array is a caller bug here as
 	 * it is for every BPF helper. */
-#ifdef RSZ_TESTING
-	/* The read-side check costs a call into liburcu per lookup, which
-	 * doubled the time of a lookup batch: only the test build (and
-	 * so every test) has it. */
+#ifdef RSZ_CHECK_RCU
 	RSZ_WARN_ON(!rsz_rcu_read_ongoing(a->flavor));
 #endif
 	/* Acquire pairs with do_grow()'s release: dir[k] and the zeroed

@@ -452,9 +452,7 @@ void *rsz_hash_lookup(struct rsz_hash *h, const void *key)
 
 	if (unlikely(!h || !key))
 		return NULL;
-#ifdef RSZ_TESTING
-	/* A call into liburcu per lookup: the test build only, as for the
-	 * array (docs/array.md, "Debug check"). */
+#ifdef RSZ_CHECK_RCU
 	RSZ_WARN_ON(!rsz_rcu_read_ongoing(h->flavor));
 #endif
 	/* The BPF-typical 8-byte key in the steady state makes no call, so

@@ -266,6 +266,26 @@ static void capacity_never_exceeds_max_entries(void **state)
 	rsz_array_destroy(a);
 }
 
+static void lookup_outside(void *arg)
+{
+	rsz_array_lookup(arg, 0);
+}
+
+/* The test build (as --buildtype=debug) asserts the contract's read-side
+ * rule for lookup. */
+static void lookup_outside_read_section_aborts_in_test_build(void **state)
+{
+	struct rsz_array_opts o = base_opts(*state);
+	struct rsz_array *a;
+
+	if (test_fork_unsupported())
+		skip();
+	a = rsz_array_new(&o);
+	assert_non_null(a);
+	assert_int_equal(test_child_signal(lookup_outside, a), SIGABRT);
+	rsz_array_destroy(a);
+}
+
 static void lookup_beyond_capacity_is_null(void **state)
 {
 	struct rsz_array_opts o = base_opts(*state);
@@ -1250,6 +1270,7 @@ int main(void)
 		T(new_capacity_covers_initial_and_elements_are_zero),
 		T(capacity_never_exceeds_max_entries),
 		T(lookup_beyond_capacity_is_null),
+		T(lookup_outside_read_section_aborts_in_test_build),
 		T(elements_are_8_byte_aligned_and_apart),
 		T(update_any_and_exist_store_the_value),
 		T(update_copies_only_value_size_bytes),

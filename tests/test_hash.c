@@ -209,6 +209,26 @@ static void lookup_with_null_key_returns_null(void **state)
 	test_rcu_read_unlock(&urcu_memb_flavor);
 }
 
+static void lookup_outside(void *arg)
+{
+	uint64_t k = 1;
+
+	rsz_hash_lookup(arg, &k);
+}
+
+/* The test build (as --buildtype=debug) asserts the contract's read-side
+ * rule for lookup. */
+static void lookup_outside_read_section_aborts_in_test_build(void **state)
+{
+	struct env *e = *state;
+	struct rsz_hash *h = mk(e, 0, 16, 0);
+
+	if (test_fork_unsupported())
+		skip();
+	assert_int_equal(put(h, 1, 1, RSZ_NOEXIST), 0);
+	assert_int_equal(test_child_signal(lookup_outside, h), SIGABRT);
+}
+
 static void lookup_copy_copies_value_outside_read_section(void **state)
 {
 	struct env *e = *state;
@@ -2829,17 +2849,9 @@ static int child_uses_map(struct rsz_hash *h)
 
 static void fork_and_use(struct env *e, int prealloc)
 {
-	const char *tsan = getenv("RSZ_UNDER_TSAN");
-
-	const char *vg = getenv("RSZ_UNDER_VALGRIND");
-
-	/* ThreadSanitizer dies when a multi-threaded process's child starts
-	 * a thread (die_after_fork), and rsz restarts its worker there.
-	 * Under memcheck the child runs its own exit-time leak check, where
-	 * the parent's state (this test's environment) is still allocated by
-	 * design, and exits with memcheck's error code. The plain and ASan
-	 * builds run it. */
-	if ((tsan && *tsan && strcmp(tsan, "0")) || (vg && *vg && strcmp(vg, "0")))
+	/* rsz restarts its worker in the child: the plain and ASan builds
+	 * run this. */
+	if (test_fork_unsupported())
 		skip();
 	{
 		struct rsz_hash *h = mk(e, prealloc ? RSZ_F_PREALLOC : 0, 16, 0);
@@ -2898,6 +2910,7 @@ int main(void)
 		T(lookup_returns_pointer_to_value),
 		T(lookup_with_null_key_returns_null),
 		T(lookup_copy_copies_value_outside_read_section),
+		T(lookup_outside_read_section_aborts_in_test_build),
 		T(lookup_copy_of_missing_key_returns_enoent),
 		T(lookup_copy_with_null_arguments_returns_einval),
 		T(value_size_zero_lookup_returns_non_null_token),

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "platform.h"
 #include "testutil.h"
@@ -106,4 +108,34 @@ void test_rcu_barrier(const struct rcu_flavor_struct *f)
 void test_synchronize_rcu(const struct rcu_flavor_struct *f)
 {
 	rsz_synchronize_rcu(f);
+}
+
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}
+
+bool test_fork_unsupported(void)
+{
+	return env_set("RSZ_UNDER_TSAN") || env_set("RSZ_UNDER_VALGRIND");
+}
+
+int test_child_signal(void (*fn)(void *arg), void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }

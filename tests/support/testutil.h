@@ -73,6 +73,16 @@ void test_rcu_read_unlock(const struct rcu_flavor_struct *f);
 void test_rcu_barrier(const struct rcu_flavor_struct *f);
 void test_synchronize_rcu(const struct rcu_flavor_struct *f);
 
+/* Where a forked child cannot run as it would in production: ThreadSanitizer
+ * dies when a multi-threaded process's child starts a thread, and memcheck
+ * runs its own leak check in the child, where the parent's state is still
+ * allocated by design (RSZ_UNDER_TSAN, RSZ_UNDER_VALGRIND, set by
+ * tools/dev and the valgrind setup). */
+bool test_fork_unsupported(void);
+/* Run @fn(@arg) in a forked child; returns the signal that killed it, 0 if
+ * it exited. */
+int test_child_signal(void (*fn)(void *arg), void *arg);
+
 /* xorshift64*: deterministic per-thread randomness. */
 static inline uint64_t test_rand(uint64_t *s)
 {
