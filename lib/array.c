@@ -353,13 +353,16 @@ static int do_shrink(struct rsz_array *a, uint32_t mode)
 
 /* ---- queued work ---------------------------------------------------------- */
 
-static void run_queued(struct rsz_array *a)
+/* Returns 0, or the error of the last grow that ran and failed (which the
+ * statistics record too): maintain() reports it, the worker cannot. */
+static int run_queued(struct rsz_array *a)
 {
 	uint64_t t = READ_ONCE(a->grow_target);
 	uint32_t req;
+	int err = 0;
 
 	while (t) {
-		do_grow(a, t);
+		err = do_grow(a, t);
 		/* Cleared only if no larger hint came meanwhile, so that
 		 * grow_pending stays 1 until every queued target ran. */
 		if (try_cmpxchg(&a->grow_target, &t, 0))
@@ -368,6 +371,7 @@ static void run_queued(struct rsz_array *a)
 	req = xchg(&a->shrink_req, RSZ_SHRINK_NONE);
 	if (req)
 		do_shrink(a, req);
+	return err;
 }
 
 static void array_work(struct rsz_work *w)
@@ -389,14 +393,17 @@ void rsz__array_run(struct rsz_array *a)
 
 int rsz__array_maintain(struct rsz_array *a)
 {
+	int err;
+
 	if (!a)
 		return -EINVAL;
 	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
-	run_queued(a);
+	err = run_queued(a);
+	/* Released slots come back even if a grow failed. */
 	reclaim_sync(a);
 	resize_unlock(a);
-	return 0;
+	return err;
 }
 
 int rsz_array_maintain(struct rsz_array *a)

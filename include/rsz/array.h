@@ -128,8 +128,11 @@ RSZ_API int rsz_array_shrink(struct rsz_array *a, unsigned int flags);
 RSZ_API int rsz_array_set_watermarks(struct rsz_array *a, uint64_t low, uint64_t high);
 
 /**
- * rsz_array_maintain() - run queued work in the caller; as
- * rsz_hash_maintain().
+ * rsz_array_maintain() - run queued work in the caller (grows, shrinks,
+ * the return of released slots); as rsz_hash_maintain().
+ * Return: 0; -ENOMEM if a queued grow failed (capacity unchanged,
+ * nr_grow_failed and last_grow_error record it), released slots being
+ * returned all the same; -EINVAL if @a is NULL.
  */
 RSZ_API int rsz_array_maintain(struct rsz_array *a);
 

@@ -12,16 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz_op.h"
 #include "hash_model.h"
 #include "platform.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,14 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   data[0] & 128);
 	if (!m)
 		return 0;
-	for (size_t off = 1; off + 13 <= size; off += 13) {
-		struct prop_op op = {
-			.kind = data[off],
-			.arg = { le32(data + off + 1), le32(data + off + 5), le32(data + off + 9) },
-		};
+	for (size_t off = 1; off + FUZZ_OP_BYTES <= size; off += FUZZ_OP_BYTES) {
+		struct prop_op op = fuzz_op(data + off);
 
 		if (hash_model_step(m, &op, msg, sizeof(msg))) {
-			fprintf(stderr, "fuzz_hash: op %zu ", off / 13);
+			fprintf(stderr, "fuzz_hash: op %zu ", off / FUZZ_OP_BYTES);
 			hash_model_print(NULL, &op, stderr);
 			fprintf(stderr, ": %s\n", msg);
 			abort();

@@ -18,8 +18,6 @@
 #include "platform.h"
 #include "testutil.h"
 
-
-
 struct hmodel {
 	struct test_alloc ta;
 	struct rsz_mem *mem;
@@ -31,13 +29,6 @@ struct hmodel {
 	unsigned char *present;
 	unsigned char *seen;	/* scratch for walks */
 };
-
-static uint64_t seed_cfg(uint64_t seed, unsigned int salt)
-{
-	uint64_t s = seed * 0x9e3779b97f4a7c15ULL + salt;
-
-	return prop_rand(&s);
-}
 
 void *hash_model_new(uint64_t range, bool capped, uint64_t initial, bool shrink)
 {
@@ -84,11 +75,9 @@ static void *h_setup(void *ctx, uint64_t seed)
 	static const uint64_t ranges[3] = { 1, 10, 1000000 };
 
 	(void)ctx;
-	return hash_model_new(ranges[seed_cfg(seed, 1) % 3], seed_cfg(seed, 2) % 2,
-			      seed_cfg(seed, 3) % 65, seed_cfg(seed, 4) % 3 == 0);
+	return hash_model_new(ranges[prop_seed_cfg(seed, 1) % 3], prop_seed_cfg(seed, 2) % 2,
+			      prop_seed_cfg(seed, 3) % 65, prop_seed_cfg(seed, 4) % 3 == 0);
 }
-
-#define FAIL(...) do { snprintf(msg, len, __VA_ARGS__); return -1; } while (0)
 
 static struct rsz_hash_stat stat_of(struct hmodel *m)
 {
@@ -104,18 +93,19 @@ static int check_bounds(struct hmodel *m, uint64_t at_least, char *msg, size_t l
 	struct rsz_hash_stat st = stat_of(m);
 
 	if (st.count != m->count)
-		FAIL("count %" PRIu64 ", model %" PRIu64, st.count, m->count);
+		PROP_FAIL("count %" PRIu64 ", model %" PRIu64, st.count, m->count);
 	if (st.capacity < m->count)
-		FAIL("capacity %" PRIu64 " below count %" PRIu64, st.capacity, m->count);
+		PROP_FAIL("capacity %" PRIu64 " below count %" PRIu64, st.capacity, m->count);
 	/* Not checked: capacity <= max_entries. A grow beyond the cap leaves
 	 * the table's capacity above it (grow(4747) with max_entries 4096:
 	 * 6144), which test_hash.c accepts (">= the cap"); inserts still stop
 	 * at max_entries, which H_UPDATE checks. Open question for the
 	 * contract's "capacity goes to the cap". */
 	if (st.max_entries != m->max)
-		FAIL("max_entries %" PRIu64 ", model %" PRIu64, st.max_entries, m->max);
+		PROP_FAIL("max_entries %" PRIu64 ", model %" PRIu64, st.max_entries, m->max);
 	if (st.capacity < at_least)
-		FAIL("capacity %" PRIu64 " below %" PRIu64 " after a grow", st.capacity, at_least);
+		PROP_FAIL("capacity %" PRIu64 " below %" PRIu64 " after a grow", st.capacity,
+			  at_least);
 	return 0;
 }
 
@@ -126,20 +116,21 @@ static int h_walk(struct hmodel *m, char *msg, size_t len)
 
 	while (!err) {
 		if (key >= m->range || !m->present[key])
-			FAIL("walk returned key %" PRIu64 ", which is absent", key);
+			PROP_FAIL("walk returned key %" PRIu64 ", which is absent", key);
 		if (m->seen[key])
-			FAIL("walk returned key %" PRIu64 " twice", key);
+			PROP_FAIL("walk returned key %" PRIu64 " twice", key);
 		m->seen[key] = 1;
 		if (++n > m->count)
-			FAIL("walk returned more keys than the %" PRIu64 " present", m->count);
+			PROP_FAIL("walk returned more keys than the %" PRIu64 " present",
+				  m->count);
 		prev = key;
 		err = rsz_hash_get_next_key(m->h, &prev, &key);
 	}
 	memset(m->seen, 0, m->range);
 	if (err != -ENOENT)
-		FAIL("walk ended with %d", err);
+		PROP_FAIL("walk ended with %d", err);
 	if (n != m->count)
-		FAIL("walk returned %" PRIu64 " keys of %" PRIu64, n, m->count);
+		PROP_FAIL("walk returned %" PRIu64 " keys of %" PRIu64, n, m->count);
 	return 0;
 }
 
@@ -164,7 +155,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 			want = m->max && m->count >= m->max ? -E2BIG : 0;
 		ret = rsz_hash_update(m->h, &key, &v, fl);
 		if (ret != want)
-			FAIL("update(%" PRIu64 ", flags %" PRIu64 ") with %" PRIu64 " of max %"
+			PROP_FAIL("update(%" PRIu64 ", flags %" PRIu64 ") with %" PRIu64 " of max %"
 			     PRIu64 ", key %s: %d, want %d", key, fl, m->count, m->max,
 			     here ? "present" : "absent", ret, want);
 		if (!ret) {
@@ -178,7 +169,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 		want = m->present[key] ? 0 : -ENOENT;
 		ret = rsz_hash_delete(m->h, &key);
 		if (ret != want)
-			FAIL("delete(%" PRIu64 "): %d, want %d", key, ret, want);
+			PROP_FAIL("delete(%" PRIu64 "): %d, want %d", key, ret, want);
 		if (!ret) {
 			m->present[key] = 0;
 			m->count--;
@@ -194,7 +185,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 				      : p ? 4 : 0;
 		rsz_rcu_read_unlock(f);
 		if (bad)
-			FAIL("lookup(%" PRIu64 "): %s", key,
+			PROP_FAIL("lookup(%" PRIu64 "): %s", key,
 			     bad == 1 ? "NULL for a present key" : bad == 2 ? "misaligned" :
 			     bad == 3 ? "wrong value" : "found an absent key");
 		return 0;
@@ -204,7 +195,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 		ret = rsz_hash_lookup_copy(m->h, &key, &out);
 		want = m->present[key] ? 0 : -ENOENT;
 		if (ret != want || (!ret && out != m->val[key]))
-			FAIL("lookup_copy(%" PRIu64 "): %d, value %" PRIu64, key, ret, out);
+			PROP_FAIL("lookup_copy(%" PRIu64 "): %d, value %" PRIu64, key, ret, out);
 		return 0;
 	case H_WALK:
 		return h_walk(m, msg, len);
@@ -221,7 +212,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 		else
 			want = wait ? 0 : -EINPROGRESS;
 		if (ret != want)
-			FAIL("grow(%" PRIu64 ", %s) at capacity %" PRIu64 ": %d, want %d", n,
+			PROP_FAIL("grow(%" PRIu64 ", %s) at capacity %" PRIu64 ": %d, want %d", n,
 			     wait ? "WAIT" : "ASYNC", cap, ret, want);
 		return check_bounds(m, wait ? (m->max && n > m->max ? m->max : n) : 0, msg, len);
 	}
@@ -230,16 +221,16 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 
 		ret = rsz_hash_shrink(m->h, wait ? RSZ_GROW_WAIT : RSZ_GROW_ASYNC);
 		if (ret && !(ret == -EINPROGRESS && !wait))
-			FAIL("shrink(%s): %d", wait ? "WAIT" : "ASYNC", ret);
+			PROP_FAIL("shrink(%s): %d", wait ? "WAIT" : "ASYNC", ret);
 		return check_bounds(m, 0, msg, len);
 	}
 	case H_MAINTAIN:
 		ret = rsz_hash_maintain(m->h);
 		if (ret)
-			FAIL("maintain: %d", ret);
+			PROP_FAIL("maintain: %d", ret);
 		rsz_rcu_barrier(f);	/* annotated for TSan */
 		if (stat_of(m).mem_bytes != test_alloc_live(&m->ta))
-			FAIL("after maintain and barrier: mem_bytes %" PRIu64 ", allocator holds %"
+			PROP_FAIL("after maintain and barrier: mem_bytes %" PRIu64 ", allocator holds %"
 			     PRIu64, stat_of(m).mem_bytes, test_alloc_live(&m->ta));
 		return check_bounds(m, 0, msg, len);
 	case H_WATERMARKS: {
@@ -247,7 +238,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 
 		ret = rsz_hash_set_watermarks(m->h, lo, hi);
 		if (ret != (hi < lo ? -EINVAL : 0))
-			FAIL("set_watermarks(%" PRIu64 ", %" PRIu64 "): %d", lo, hi, ret);
+			PROP_FAIL("set_watermarks(%" PRIu64 ", %" PRIu64 "): %d", lo, hi, ret);
 		return 0;
 	}
 	case H_STAT:
@@ -261,7 +252,7 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 		default: ret = rsz_hash_grow(m->h, 1, 2 + (unsigned int)(op->arg[1] % 100));
 		}
 		if (ret != -EINVAL)
-			FAIL("bad input %" PRIu64 ": %d, want -EINVAL", op->arg[0] % 5, ret);
+			PROP_FAIL("bad input %" PRIu64 ": %d, want -EINVAL", op->arg[0] % 5, ret);
 		return check_bounds(m, 0, msg, len);	/* and nothing changed */
 	}
 	return 0;
@@ -270,20 +261,10 @@ int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len
 int hash_model_free(void *state, char *msg, size_t len)
 {
 	struct hmodel *m = state;
-	struct rsz_mem_stat ms;
-	int ret = 0;
+	int ret;
 
 	rsz_hash_destroy(m->h);
-	rsz_mem_stat(m->mem, &ms, sizeof(ms));
-	if (test_alloc_live(&m->ta) || ms.usage) {
-		snprintf(msg, len, "after destroy: allocator holds %" PRIu64 ", counter %" PRIu64,
-			 test_alloc_live(&m->ta), ms.usage);
-		ret = -1;
-	}
-	if (!ret && rsz_mem_destroy(m->mem)) {
-		snprintf(msg, len, "counter not destroyable");
-		ret = -1;
-	}
+	ret = test_all_returned(&m->ta, m->mem, msg, len);
 	free(m->val);
 	free(m->present);
 	free(m->seen);
@@ -291,62 +272,27 @@ int hash_model_free(void *state, char *msg, size_t len)
 	return ret;
 }
 
-static void h_gen(void *ctx, uint64_t *rng, struct prop_op *op)
-{
-	static const unsigned short w[H_NR] = { 380, 200, 200, 60, 2, 20, 1, 1, 20, 30, 10 };
-	uint64_t r, acc = 0, sum = 0;
-
-	(void)ctx;
-	for (unsigned int k = 0; k < H_NR; k++)
-		sum += w[k];
-	r = prop_below(rng, sum);
-	for (unsigned int k = 0; k < H_NR; k++) {
-		acc += w[k];
-		if (r < acc) {
-			op->kind = k;
-			break;
-		}
-	}
-	op->arg[0] = prop_rand(rng);
-	op->arg[1] = prop_rand(rng);
-	op->arg[2] = prop_rand(rng);
-}
-
-static bool h_simplify(void *ctx, const struct prop_op *op, unsigned int i,
-		       struct prop_op *out)
-{
-	(void)ctx;
-	*out = *op;
-	if (i < 3) {
-		out->arg[i] = 0;
-		return true;
-	}
-	if (i < 6) {
-		out->arg[i - 3] /= 2;
-		return true;
-	}
-	return false;
-}
+/* Weights: data ops common, resizes and maintain (grace periods) rare. */
+static const unsigned short hash_weight[H_NR] = { 380, 200, 200, 60, 2, 20, 1, 1, 20, 30, 10 };
+static const char *const hash_name[H_NR] = {
+	"update", "delete", "lookup", "lookup_copy", "walk", "grow", "shrink",
+	"maintain", "set_watermarks", "stat", "bad_input",
+};
+static struct prop_kinds hash_kinds = { H_NR, hash_weight, hash_name };
 
 void hash_model_print(void *ctx, const struct prop_op *op, FILE *f)
 {
-	static const char *const name[H_NR] = {
-		"update", "delete", "lookup", "lookup_copy", "walk", "grow", "shrink",
-		"maintain", "set_watermarks", "stat", "bad_input",
-	};
-
 	(void)ctx;
-	fprintf(f, "%s(raw %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")", name[op->kind % H_NR],
-		op->arg[0], op->arg[1], op->arg[2]);
+	prop_print_kinds(&hash_kinds, op, f);
 }
 
 const struct prop hash_model_prop = {
 	.name = "hash",
+	.ctx = &hash_kinds,
 	.setup = h_setup,
 	.step = hash_model_step,
 	.teardown = hash_model_free,
-	.gen = h_gen,
-	.simplify = h_simplify,
-	.print = hash_model_print,
+	.gen = prop_gen_kinds,
+	.simplify = prop_simplify_args,
+	.print = prop_print_kinds,
 };
-

@@ -44,6 +44,57 @@ static uint64_t mix_seed(uint64_t seed)
 	return z ^ (z >> 31);
 }
 
+uint64_t prop_seed_cfg(uint64_t seed, unsigned int salt)
+{
+	uint64_t s = seed * 0x9e3779b97f4a7c15ULL + salt;
+
+	return prop_rand(&s);
+}
+
+void prop_gen_kinds(void *kinds, uint64_t *rng, struct prop_op *op)
+{
+	const struct prop_kinds *k = kinds;
+	uint64_t r, acc = 0, sum = 0;
+
+	for (unsigned int i = 0; i < k->nr; i++)
+		sum += k->weight[i];
+	r = prop_below(rng, sum);
+	for (unsigned int i = 0; i < k->nr; i++) {
+		acc += k->weight[i];
+		if (r < acc) {
+			op->kind = i;
+			break;
+		}
+	}
+	op->arg[0] = prop_rand(rng);
+	op->arg[1] = prop_rand(rng);
+	op->arg[2] = prop_rand(rng);
+}
+
+bool prop_simplify_args(void *ctx, const struct prop_op *op, unsigned int i,
+			struct prop_op *out)
+{
+	(void)ctx;
+	*out = *op;
+	if (i < 3) {
+		out->arg[i] = 0;
+		return true;
+	}
+	if (i < 6) {
+		out->arg[i - 3] /= 2;
+		return true;
+	}
+	return false;
+}
+
+void prop_print_kinds(void *kinds, const struct prop_op *op, FILE *f)
+{
+	const struct prop_kinds *k = kinds;
+
+	fprintf(f, "%s(raw %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")", k->name[op->kind % k->nr],
+		op->arg[0], op->arg[1], op->arg[2]);
+}
+
 static void generate(const struct prop *p, uint64_t seed, struct prop_op *ops, size_t n)
 {
 	uint64_t rng = mix_seed(seed);

@@ -64,6 +64,34 @@ uint64_t prop_rand(uint64_t *s);
 /* Uniform in [0, n) (n > 0). */
 uint64_t prop_below(uint64_t *s, uint64_t n);
 
+/* A seed's configuration draw number @salt (ranges, caps, flags), so that
+ * a property's setup depends on the seed alone. */
+uint64_t prop_seed_cfg(uint64_t seed, unsigned int salt);
+
+/*
+ * Operation kinds drawn by weight, with three raw arguments each: what the
+ * array and hash models share. With a struct prop_kinds as the property's
+ * ctx, prop_gen_kinds, prop_simplify_args and prop_print_kinds serve as
+ * its gen, simplify and print.
+ */
+struct prop_kinds {
+	unsigned int nr;
+	const unsigned short *weight;	/* nr entries; 0: never drawn */
+	const char *const *name;	/* nr entries */
+};
+
+/* A kind by weight, then arg[0..2] uniformly. @kinds: struct prop_kinds. */
+void prop_gen_kinds(void *kinds, uint64_t *rng, struct prop_op *op);
+/* Candidates 0-2: arg[i] to 0; 3-5: arg[i-3] halved. */
+bool prop_simplify_args(void *ctx, const struct prop_op *op, unsigned int i,
+			struct prop_op *out);
+/* "name(raw a0, a1, a2)", the kind taken modulo kinds->nr. */
+void prop_print_kinds(void *kinds, const struct prop_op *op, FILE *f);
+
+/* In a step, with `char *msg, size_t len' in scope: say what disagreed
+ * and fail the step. */
+#define PROP_FAIL(...) do { snprintf(msg, len, __VA_ARGS__); return -1; } while (0)
+
 /*
  * prop_run_seed() - run one sequence of @nops ops from @seed; on failure
  * shrink and print the minimal failing sequence to @out. Returns 0 or -1.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -90,6 +91,23 @@ uint64_t test_alloc_live(const struct test_alloc *ta)
 	return __atomic_load_n(&ta->live_bytes, __ATOMIC_RELAXED);
 }
 
+int test_all_returned(struct test_alloc *ta, struct rsz_mem *mem, char *msg, size_t len)
+{
+	struct rsz_mem_stat ms;
+
+	rsz_mem_stat(mem, &ms, sizeof(ms));
+	if (test_alloc_live(ta) || ms.usage) {
+		snprintf(msg, len, "after destroy: allocator holds %" PRIu64 ", counter %" PRIu64,
+			 test_alloc_live(ta), ms.usage);
+		return -1;
+	}
+	if (rsz_mem_destroy(mem)) {
+		snprintf(msg, len, "counter not destroyable");
+		return -1;
+	}
+	return 0;
+}
+
 void test_rcu_read_lock(const struct rcu_flavor_struct *f)
 {
 	rsz_rcu_read_lock(f);
@@ -138,4 +156,37 @@ int test_child_signal(void (*fn)(void *arg), void *arg)
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static struct rcu_flavor_struct inline_flavor;
+static pthread_once_t inline_once = PTHREAD_ONCE_INIT;
+
+static void inline_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
+{
+	const struct rcu_flavor_struct *base = rsz_default_flavor();
+
+	if (base->read_ongoing()) {
+		fprintf(stderr, "test_inline_flavor: call_rcu inside a read-side section\n");
+		abort();
+	}
+	base->update_synchronize_rcu();
+	func(head);
+}
+
+/* Every callback has run by the time its call_rcu returned. */
+static void inline_barrier(void)
+{
+}
+
+static void inline_init(void)
+{
+	inline_flavor = *rsz_default_flavor();
+	inline_flavor.update_call_rcu = inline_call_rcu;
+	inline_flavor.barrier = inline_barrier;
+}
+
+const struct rcu_flavor_struct *test_inline_flavor(void)
+{
+	pthread_once(&inline_once, inline_init);
+	return &inline_flavor;
 }

@@ -40,6 +40,12 @@ struct test_alloc {
 void test_alloc_init(struct test_alloc *ta);
 uint64_t test_alloc_live(const struct test_alloc *ta);
 
+/* After a structure charged to @mem and allocating from @ta was
+ * destroyed: 0 if @ta holds no byte and @mem's usage is 0, and @mem is
+ * then destroyed too; else -1 with what is left in @msg (and @mem is kept:
+ * destroying it would only add -EBUSY to the leak). */
+int test_all_returned(struct test_alloc *ta, struct rsz_mem *mem, char *msg, size_t len);
+
 /* First failure recorded by any thread. */
 struct test_record {
 	pthread_mutex_t lock;
@@ -82,6 +88,15 @@ bool test_fork_unsupported(void);
 /* Run @fn(@arg) in a forked child; returns the signal that killed it, 0 if
  * it exited. */
 int test_child_signal(void (*fn)(void *arg), void *arg);
+
+/* urcu-memb, except that call_rcu() waits for a grace period itself and
+ * runs the callback in the caller, and barrier() has nothing left to wait
+ * for. For single-threaded fuzzing: liburcu's call_rcu thread sleeps 10 ms
+ * after every batch, so a barrier (every destroy has one) would cost more
+ * than the rest of an input. Grace periods stay real (memb's
+ * synchronize_rcu). call_rcu() inside a read-side section would wait for
+ * itself: it aborts instead. */
+const struct rcu_flavor_struct *test_inline_flavor(void);
 
 /* xorshift64*: deterministic per-thread randomness. */
 static inline uint64_t test_rand(uint64_t *s)
