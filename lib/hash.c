@@ -5,8 +5,9 @@
  * An open-addressing table of one-word slots (tag:pointer) over elements
  * that never move; linear probing, homes taken from the top hash bits so
  * that slot order is hash order (an overflow area past the home slots
- * keeps inserts from wrapping around; only rare copies do). Tables are replaced
- * by cooperative migration (hash_table.c). docs/design.md has the
+ * keeps default-mode inserts from wrapping around; only copies and
+ * PREALLOC inserts past the probe limit ever do). Tables are replaced by
+ * cooperative migration (hash_table.c). docs/design.md has the
  * invariants I1..I6 and each operation's linearization point.
  */
 #include "hash_internal.h"
@@ -286,10 +287,11 @@ static void unreserve_count(struct rsz_hash *h)
 
 static bool reserve_used(struct rsz_htab *t)
 {
+	uint64_t cap = READ_ONCE(t->budget) & HTAB_BUDGET_CAP;
 	uint64_t u = READ_ONCE(t->used);
 
 	do {
-		if (u >= t->max_used)
+		if (u >= cap)
 			return false;
 	} while (!try_cmpxchg_relaxed(&t->used, &u, u + 1));
 	return true;
@@ -638,7 +640,7 @@ recheck:
 			if (n >= t->probe_limit) {
 				/*
 				 * The probe limit bounds work, not correctness
-				 * (lookups and copies probe to the end). A
+				 * (lookups and copies probe every slot). A
 				 * default-mode insert, which allocates anyway,
 				 * replaces the table now; a PREALLOC one asks for
 				 * that in the background and inserts: a long run

@@ -113,9 +113,10 @@ static inline uint64_t slot_make(const struct rsz_hash_elem *e, uint64_t hash)
 /*
  * A table of `size' home slots (a power of two; an element's home is the
  * top bits of its hash, so slot order follows hash order) plus `overflow'
- * slots past the end, so that inserts never wrap around: this keeps the
- * table sorted by home, but for the few copies that wrap into the table's
- * first run, and gives iteration a place to resume from (I5).
+ * slots past the end, so that default-mode inserts never wrap around: this
+ * keeps the table sorted by home, but for the few copies and PREALLOC
+ * inserts past the probe limit that wrap into the table's first run, and
+ * gives iteration a place to resume from (I5).
  */
 struct rsz_htab {
 	uint64_t size;
@@ -137,11 +138,18 @@ struct rsz_htab {
 	struct rsz_hash *map;
 
 	uint64_t used __rsz_cacheline_aligned; /* slots taken or promised: inserts, tombs, copies to come */
+	/* What inserts may take `used' up to: max_used, lowered while a
+	 * migration from this table is being set up (htab_start_migration()),
+	 * so that the copies its new table must take are known. Low 48 bits:
+	 * the cap; high 16: how many set-ups hold it lowered. */
+	uint64_t budget;
 
 	uint64_t slots[] __rsz_cacheline_aligned;
 };
 
 #define HTAB_CHUNK_SLOTS 1024ULL	/* one migration work unit */
+#define HTAB_BUDGET_CAP		((1ULL << 48) - 1)
+#define HTAB_BUDGET_HOLDER	(1ULL << 48)
 
 struct rsz_hash {
 	/* Read-mostly: everything a lookup touches. */

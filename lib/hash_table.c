@@ -60,6 +60,7 @@ struct rsz_htab *htab_alloc(struct rsz_hash *h, uint64_t size, int *err)
 	t->shift = 64 - (unsigned int)(fls64(size) - 1);
 	t->probe_limit = (unsigned int)limit;
 	t->max_used = size - size / 4;
+	t->budget = t->max_used;
 	t->alloc_size = bytes;
 	t->nr_chunks = nr_chunks;
 	t->chunk_bits = &t->slots[nslots];
@@ -173,11 +174,12 @@ again:
 	}
 	/*
 	 * No EMPTY slot in the whole new table. Its non-empty slots are at
-	 * most its `used' (copies were reserved at the map's count, inserts
-	 * and so tombstones reserve their own) plus one stale insert per
-	 * thread that read the old table before the new one was published:
-	 * three quarters of the home slots plus that, against a quarter of
-	 * them and the overflow area left free. Only broken sizing lands here.
+	 * most its `used' (htab_start_migration() reserved every copy, inserts
+	 * and so tombstones reserve their own) plus one insert per thread
+	 * that read the old table's budget or the old table itself just
+	 * before the new one was published: three quarters of the home slots
+	 * plus that, against a quarter of them and the overflow area left
+	 * free. Only broken sizing lands here.
 	 */
 	RSZ_WARN_ON(true);
 	return false;
@@ -309,39 +311,86 @@ void htab_finish_migration(struct rsz_hash *h, struct rsz_htab *old)
 	}
 }
 
+/* Lower @t's insert budget to at most @cap, and hold it there. */
+static void budget_hold(struct rsz_htab *t, uint64_t cap)
+{
+	uint64_t b = READ_ONCE(t->budget), nb;
+
+	do {
+		nb = (b & ~HTAB_BUDGET_CAP) + HTAB_BUDGET_HOLDER;
+		nb |= (b & HTAB_BUDGET_CAP) < cap ? (b & HTAB_BUDGET_CAP) : cap;
+	} while (!try_cmpxchg(&t->budget, &b, nb));
+}
+
+/* Let go of a hold; the last one gives the full budget back. */
+static void budget_release(struct rsz_htab *t)
+{
+	uint64_t b = READ_ONCE(t->budget), nb;
+
+	do {
+		nb = b - HTAB_BUDGET_HOLDER;
+		if (nb < HTAB_BUDGET_HOLDER)
+			nb = t->max_used;
+	} while (!try_cmpxchg(&t->budget, &b, nb));
+}
+
+/*
+ * Every live element of @t is copied, and copies cannot fail, so the new
+ * table must be sized, and its `used' reserved, for every element @t will
+ * hold when its slots freeze, while inserts into @t go on until the new
+ * table is published (a thread stopped here must not stop them: that
+ * would be a lock). So first @t's budget is held at `used' plus a slack
+ * that the new table has room for; then the count read after that, plus
+ * the slack, bounds what can be in @t; once the table is published, the
+ * slack those inserts did not use is given back. What the bound leaves
+ * out is one insert per thread that read the old budget or the old table
+ * just before (docs/design.md 3.2).
+ */
 int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 {
+	uint64_t count, used0, slack;
 	struct rsz_htab *n, *x = NULL;
 	int err = 0;
 
-	if (rsz_dereference(t->prev) || rsz_dereference(t->next))
-		return -EBUSY;
-	/*
-	 * Every live element of @t is copied, and copies cannot fail: never
-	 * start a migration into a table that cannot take them. The caller's
-	 * size may come from an older count (a shrink racing inserts); 64
-	 * more for inserts still landing in @t.
-	 */
-	while (size - size / 4 < READ_ONCE(h->count) + 64)
-		size *= 2;
+	for (;;) {
+		if (rsz_dereference(t->prev) || rsz_dereference(t->next))
+			return -EBUSY;
+		count = READ_ONCE(h->count);
+		while (size - size / 4 < count + 128)
+			size *= 2;
+		/* Half the room beyond the count is the slack; the other
+		 * half absorbs what the count grows before the hold. */
+		slack = (size - size / 4 - count - 64) / 2;
+		used0 = READ_ONCE(t->used);
+		budget_hold(t, used0 + slack);
+		/* Seq-cst (the hold's CAS): inserts that reserve count after
+		 * this read reserve `used' after the hold. */
+		count = READ_ONCE(h->count);
+		if (size - size / 4 >= count + slack + 64)
+			break;
+		budget_release(t);
+	}
+	RSZ_STALL_POINT("hash.migrate.budget_held");
 	n = htab_alloc(h, size, &err);
-	if (!n)
+	if (!n) {
+		budget_release(t);
 		return err;
+	}
 	n->prev = t;
-	/*
-	 * Copies do not reserve `used' (they must not fail): the slots they
-	 * will take are reserved here, at the map's count, so that inserts
-	 * racing the migration stop at max_used with room left for every
-	 * copy (a few stale inserts into the old table aside, which the
-	 * overflow area absorbs).
-	 */
-	n->used = READ_ONCE(h->count);
+	/* Copies do not reserve `used' (they must not fail): their slots
+	 * are reserved here, so that inserts racing the migration stop at
+	 * max_used with room left for every copy. */
+	n->used = count + slack;
 	/* Seq-cst: the new table's contents and prev are visible to anyone
 	 * who finds it through t->next. */
 	if (!try_cmpxchg(&t->next, &x, n)) {
 		htab_free_now(h, n);
+		budget_release(t);
 		return -EBUSY;
 	}
+	/* New operations use the new table now: give back the slack that
+	 * inserts into @t did not use (the hold stays; @t is done). */
+	atomic_add_return_relaxed(&n->used, READ_ONCE(t->used) - used0 - slack);
 	RSZ_STALL_POINT("hash.migrate.before_publish");
 	x = t;
 	try_cmpxchg(&h->tbl, &x, n);

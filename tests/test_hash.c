@@ -1203,27 +1203,26 @@ static void get_next_key_order_is_unchanged_by_resizes(void **state)
  * here directly: the tail of a same-size rehash target is filled with
  * tombstones before the copies run. Before copies wrapped, this aborted
  * (WARN_ON in copy_slot; a release build would have lost the elements).
+ * Returns the table's home slot count; @tail gets WRAP_KEYS + 1 keys whose
+ * home is the last home slot, the first WRAP_KEYS of them in the map (and
+ * wrapped), with WRAP_PLAIN keys 0.. besides.
  */
-static void copies_that_find_the_table_end_crowded_wrap_and_stay_usable(struct env *e,
-									  uint32_t flags)
+enum { WRAP_KEYS = 8, WRAP_PLAIN = 300 };
+
+static uint64_t map_with_wrapped_keys(struct rsz_hash *h, uint64_t *tail)
 {
-	struct rsz_hash *h = mk(e, flags | RSZ_F_ZERO_SEED | RSZ_F_MANUAL, 700, 0);
 	uint64_t nslots = hstat(h).table_slots, size = nslots - 256;
 	unsigned int bits = (unsigned int)__builtin_ctzll(size);
-	enum { NTAIL = 8, NPLAIN = 300 };
-	uint64_t tail[NTAIL + 1], v, seen[NTAIL + NPLAIN + 1];
 	size_t ntail = 0, wrapped = 0;
 	struct rsz_htab *t, *n;
-	static uint8_t hits[NTAIL + NPLAIN];
 
 	assert_true(size >= 512 && (size & (size - 1)) == 0);
-	/* Keys whose home is the last home slot, and more after them. */
-	for (uint64_t k = 1000000; ntail < NTAIL + 1; k++)
+	for (uint64_t k = 1000000; ntail < WRAP_KEYS + 1; k++)
 		if (rsz_hash_bytes(&k, 8, 0) >> (64 - bits) == size - 1)
 			tail[ntail++] = k;
-	for (size_t i = 0; i < NTAIL; i++)
+	for (size_t i = 0; i < WRAP_KEYS; i++)
 		assert_int_equal(put(h, tail[i], val_of(tail[i]), RSZ_NOEXIST), 0);
-	fill(h, 0, NPLAIN);
+	fill(h, 0, WRAP_PLAIN);
 
 	test_rcu_read_lock(FL);
 	t = rsz_dereference(h->tbl);
@@ -1238,54 +1237,132 @@ static void copies_that_find_the_table_end_crowded_wrap_and_stay_usable(struct e
 	for (uint64_t i = 0; i < size - 1; i++) {
 		uint64_t w = t->slots[i];
 
-		for (size_t j = 0; slot_has_elem(w) && j < NTAIL; j++)
+		for (size_t j = 0; slot_has_elem(w) && j < WRAP_KEYS; j++)
 			if (*(const uint64_t *)elem_key(h, slot_elem(w)) == tail[j])
 				wrapped++;
 	}
 	test_rcu_read_unlock(FL);
-	assert_int_equal(wrapped, NTAIL);
+	assert_int_equal(wrapped, WRAP_KEYS);
+	return size;
+}
 
-	/* Found, walked once each, replaced, deleted, and inserted after. */
-	for (size_t i = 0; i < NTAIL; i++) {
+/* Every key of map_with_wrapped_keys() is walked exactly once. */
+static void assert_walk_is_exact(struct rsz_hash *h, const uint64_t *tail)
+{
+	uint64_t seen[WRAP_KEYS + WRAP_PLAIN + 1];
+	static uint8_t hits[WRAP_KEYS + WRAP_PLAIN];
+	size_t n = walk(h, seen, WRAP_KEYS + WRAP_PLAIN + 1);
+
+	memset(hits, 0, sizeof(hits));
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = seen[i] < WRAP_PLAIN ? seen[i] : WRAP_PLAIN + WRAP_KEYS;
+
+		for (size_t j = 0; slot == WRAP_PLAIN + WRAP_KEYS && j < WRAP_KEYS; j++)
+			if (seen[i] == tail[j])
+				slot = WRAP_PLAIN + j;
+		assert_true(slot < WRAP_KEYS + WRAP_PLAIN);
+		assert_int_equal(hits[slot]++, 0);
+	}
+	assert_int_equal(n, hstat(h).count);
+}
+
+static void wrapped_keys_are_found_walked_replaced_and_deleted(struct env *e, uint32_t flags)
+{
+	struct rsz_hash *h = mk(e, flags | RSZ_F_ZERO_SEED | RSZ_F_MANUAL, 700, 0);
+	uint64_t tail[WRAP_KEYS + 1], v;
+
+	map_with_wrapped_keys(h, tail);
+	for (size_t i = 0; i < WRAP_KEYS; i++) {
 		assert_int_equal(get(h, tail[i], &v), 0);
 		assert_int_equal(v, val_of(tail[i]));
 	}
-	memset(hits, 0, sizeof(hits));
-	assert_int_equal(walk(h, seen, NTAIL + NPLAIN + 1), NTAIL + NPLAIN);
-	for (size_t i = 0; i < NTAIL + NPLAIN; i++) {
-		size_t slot = seen[i] < NPLAIN ? seen[i] : NPLAIN;
-
-		for (size_t j = 0; slot == NPLAIN && j < NTAIL; j++)
-			if (seen[i] == tail[j])
-				slot = NPLAIN + j;
-		assert_true(slot < NTAIL + NPLAIN);
-		assert_int_equal(hits[slot]++, 0);
-	}
+	assert_walk_is_exact(h, tail);
 	assert_int_equal(put(h, tail[0], 7, RSZ_EXIST), 0);
 	assert_int_equal(get(h, tail[0], &v), 0);
 	assert_int_equal(v, 7);
 	assert_int_equal(del(h, tail[1]), 0);
 	assert_int_equal(get(h, tail[1], &v), -ENOENT);
-	assert_int_equal(put(h, tail[NTAIL], 9, RSZ_NOEXIST), 0);
-	assert_int_equal(put(h, tail[NTAIL], 9, RSZ_NOEXIST), -EEXIST);
-	assert_int_equal(hstat(h).count, NTAIL + NPLAIN);
-	/* The rehash that drops the tombstones keeps every key. */
+	/* A run of tombstones past the probe limit: default mode rehashes
+	 * before inserting, PREALLOC inserts (wrapping) and asks for one. */
+	assert_int_equal(put(h, tail[WRAP_KEYS], 9, RSZ_NOEXIST), 0);
+	assert_int_equal(put(h, tail[WRAP_KEYS], 9, RSZ_NOEXIST), -EEXIST);
+	assert_int_equal(hstat(h).count, WRAP_KEYS + WRAP_PLAIN);
 	assert_int_equal(rsz_hash_maintain(h), 0);
-	for (size_t i = 2; i <= NTAIL; i++)
+	for (size_t i = 2; i <= WRAP_KEYS; i++)
 		assert_int_equal(get(h, tail[i], &v), 0);
-	for (uint64_t k = 0; k < NPLAIN; k++)
+	for (uint64_t k = 0; k < WRAP_PLAIN; k++)
 		assert_int_equal(get(h, k, &v), 0);
 	assert_exact_accounting(e);
 }
 
 static void copies_that_find_the_table_end_crowded_wrap(void **state)
 {
-	copies_that_find_the_table_end_crowded_wrap_and_stay_usable(*state, 0);
+	wrapped_keys_are_found_walked_replaced_and_deleted(*state, 0);
 }
 
 static void prealloc_copies_that_find_the_table_end_crowded_wrap(void **state)
 {
-	copies_that_find_the_table_end_crowded_wrap_and_stay_usable(*state, RSZ_F_PREALLOC);
+	wrapped_keys_are_found_walked_replaced_and_deleted(*state, RSZ_F_PREALLOC);
+}
+
+/*
+ * The table with wrapped keys is itself migrated, with no chunk handed out
+ * (so only operations move keys) and a copier stopped after confirming a
+ * wrapped key's copy but before clearing its PENDING bit: lookups
+ * (pending_counts), updates (htab_resolve_pending), deletes
+ * (htab_migrate_key) and the walk must follow runs across the end of the
+ * old table. From a review's test of the wrap.
+ */
+static void wrapped_table_migrates_with_a_copier_stopped(struct env *e, uint32_t flags)
+{
+	struct rsz_hash *h = mk(e, flags | RSZ_F_ZERO_SEED | RSZ_F_MANUAL, 700, 0);
+	uint64_t tail[WRAP_KEYS + 1], v, p0 = ~0ULL, size = map_with_wrapped_keys(h, tail);
+	struct rsz_htab *t, *n;
+
+	test_rcu_read_lock(FL);
+	t = rsz_dereference(h->tbl);
+	assert_int_equal(htab_start_migration(h, t, size), 0);
+	n = rsz_dereference(t->next);
+	t->chunk_claim = t->nr_chunks;
+	for (uint64_t i = 0; i < size - 1; i++) {
+		uint64_t w = t->slots[i];
+
+		if (slot_has_elem(w) && *(const uint64_t *)elem_key(h, slot_elem(w)) == tail[0])
+			p0 = i;
+	}
+	assert_true(p0 < size - 1);
+	/* The stopped copier: new[size - 1] PENDING, old[p0] MOVED there. */
+	assert_int_equal(n->slots[size - 1], SLOT_EMPTY);
+	n->slots[size - 1] = t->slots[p0] | SLOT_PENDING;
+	t->slots[p0] = slot_moved(size - 1);
+	test_rcu_read_unlock(FL);
+
+	assert_int_equal(get(h, tail[0], &v), 0);
+	assert_int_equal(v, val_of(tail[0]));
+	assert_walk_is_exact(h, tail);
+	assert_int_equal(put(h, tail[0], 7, RSZ_EXIST), 0);
+	assert_int_equal(get(h, tail[0], &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(del(h, tail[1]), 0);
+	assert_int_equal(put(h, tail[2], 9, RSZ_NOEXIST), -EEXIST);
+	assert_int_equal(rsz_hash_maintain(h), 0);
+	assert_int_equal(get(h, tail[1], &v), -ENOENT);
+	for (size_t i = 2; i < WRAP_KEYS; i++)
+		assert_int_equal(get(h, tail[i], &v), 0);
+	for (uint64_t k = 0; k < WRAP_PLAIN; k++)
+		assert_int_equal(get(h, k, &v), 0);
+	assert_int_equal(hstat(h).count, WRAP_KEYS + WRAP_PLAIN - 1);
+	assert_exact_accounting(e);
+}
+
+static void wrapped_table_migrates_with_a_copier_stopped_after_confirming(void **state)
+{
+	wrapped_table_migrates_with_a_copier_stopped(*state, 0);
+}
+
+static void prealloc_wrapped_table_migrates_with_a_copier_stopped_after_confirming(void **state)
+{
+	wrapped_table_migrates_with_a_copier_stopped(*state, RSZ_F_PREALLOC);
 }
 
 /* ---- grow ---------------------------------------------------------------- */
@@ -2963,6 +3040,8 @@ int main(void)
 		T(get_next_key_from_last_key_returns_enoent),
 		T(copies_that_find_the_table_end_crowded_wrap),
 		T(prealloc_copies_that_find_the_table_end_crowded_wrap),
+		T(wrapped_table_migrates_with_a_copier_stopped_after_confirming),
+		T(prealloc_wrapped_table_migrates_with_a_copier_stopped_after_confirming),
 		T(get_next_key_with_null_next_returns_einval),
 		T(get_next_key_works_inside_read_section),
 		T(get_next_key_from_deleted_key_continues_at_its_place),

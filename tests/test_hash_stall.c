@@ -35,6 +35,7 @@ static const char *const hash_points[] = {
 	"hash.migrate.after_moved",
 	"hash.migrate.after_pending",
 	"hash.migrate.chunk_done",
+	"hash.migrate.budget_held",
 	"hash.migrate.before_publish",
 };
 
@@ -189,9 +190,77 @@ static void others_finish_and_resizes_complete_with_a_thread_parked(void **state
 	assert_true(st.reached > 0);
 }
 
+/*
+ * A shrink computes its table's size from the count, then allocates it;
+ * inserts into the old table go on meanwhile. Here the shrinking thread is
+ * parked after its sizing while 3000 keys go in: they must all succeed
+ * and the migration must take every one. Before the old table's budget
+ * was held during the set-up, the shrink published a table of 1280 slots
+ * for 3300 elements, and copies ran out of slots (found by hash_stress;
+ * a release build would have lost elements).
+ */
+struct shrinker {
+	struct rsz_hash *h;
+	int ret;
+};
+
+static void *parked_shrink(void *arg)
+{
+	struct shrinker *s = arg;
+	rsz_flavor_t f = rsz_default_flavor();
+
+	f->register_thread();
+	stall_set_thread(1);
+	s->ret = rsz_hash_shrink(s->h, RSZ_GROW_WAIT);
+	f->unregister_thread();
+	return NULL;
+}
+
+static void inserts_while_a_shrink_is_set_up_all_land_in_its_table(void **state)
+{
+	static const char *const point[] = { "hash.migrate.budget_held" };
+	RSZ_OPTS(rsz_hash_opts, o, .key_size = 8, .value_size = 8, .initial_entries = 64,
+		 .flags = RSZ_F_MANUAL);
+	rsz_flavor_t f = rsz_default_flavor();
+	struct shrinker s = { 0 };
+	pthread_t t;
+	uint64_t k;
+
+	(void)state;
+	f->register_thread();
+	s.h = rsz_hash_new(&o);
+	assert_non_null(s.h);
+	for (k = 0; k < 300; k++)
+		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
+	assert_int_equal(rsz_hash_grow(s.h, 12000, RSZ_GROW_WAIT), 0);
+	stall_install(point, 1);
+	stall_set_thread(0);
+	stall_arm(point[0], 1);
+	assert_int_equal(pthread_create(&t, NULL, parked_shrink, &s), 0);
+	assert_true(stall_wait_parked(20000));
+	for (k = 300; k < 3300; k++)
+		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
+	stall_release();
+	pthread_join(t, NULL);
+	stall_uninstall();
+	assert_int_equal(s.ret, 0);
+	assert_int_equal(rsz_hash_maintain(s.h), 0);
+	f->read_lock();
+	for (k = 0; k < 3300; k++) {
+		uint64_t *p = rsz_hash_lookup(s.h, &k);
+
+		if (!p || *p != k)
+			fail_msg("key %" PRIu64 ": %s", k, p ? "wrong value" : "missing");
+	}
+	f->read_unlock();
+	rsz_hash_destroy(s.h);
+	f->unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(inserts_while_a_shrink_is_set_up_all_land_in_its_table),
 		cmocka_unit_test(others_finish_and_resizes_complete_with_a_thread_parked),
 	};
 
