@@ -265,8 +265,11 @@ static int reserve_count(struct rsz_hash *h)
 {
 	uint64_t c;
 
+	/* Seq-cst, as reserve_used()'s load of the budget: against a
+	 * migration set-up's hold then count read, one of the two sides sees
+	 * the other (htab_start_migration()). Free on x86. */
 	if (!h->max_entries) {
-		atomic_add_return_relaxed(&h->count, 1);
+		atomic_add_return(&h->count, 1);
 		return 0;
 	}
 	/* A CAS loop, not add-then-check: the count never passes
@@ -276,7 +279,7 @@ static int reserve_count(struct rsz_hash *h)
 	do {
 		if (c >= h->max_entries)
 			return -E2BIG;
-	} while (!try_cmpxchg_relaxed(&h->count, &c, c + 1));
+	} while (!try_cmpxchg(&h->count, &c, c + 1));
 	return 0;
 }
 
@@ -287,7 +290,7 @@ static void unreserve_count(struct rsz_hash *h)
 
 static bool reserve_used(struct rsz_htab *t)
 {
-	uint64_t cap = READ_ONCE(t->budget) & HTAB_BUDGET_CAP;
+	uint64_t cap = __atomic_load_n(&t->budget, __ATOMIC_SEQ_CST) & HTAB_BUDGET_CAP;
 	uint64_t u = READ_ONCE(t->used);
 
 	do {
@@ -563,6 +566,10 @@ static int table_full(struct rsz_hash *h, struct rsz_htab *t, bool long_run)
 	struct rsz_htab *prev;
 	int err;
 
+	/* A migration from @t was published after we chose it (its set-up
+	 * held @t's budget): @t is not full, it is done; go on in the next. */
+	if (rsz_dereference(t->next))
+		return 0;
 	if (prealloc(h)) {
 		request_table(h, grow ? t->size * 2 : 1);
 		return -EAGAIN;
@@ -892,14 +899,22 @@ static int table_resize(struct rsz_hash *h, uint64_t size,
 			uint64_t arg)
 {
 	for (;;) {
-		struct rsz_htab *t, *prev;
+		struct rsz_htab *t, *prev, *next;
 		int err;
 
 		rsz_rcu_read_lock(h->flavor);
 		t = rsz_dereference(h->tbl);
 		prev = rsz_dereference(t->prev);
+		next = rsz_dereference(t->next);
 		if (prev) {
 			htab_finish_migration(h, prev);
+			rsz_rcu_read_unlock(h->flavor);
+			continue;
+		}
+		if (next) {
+			/* Its starter stopped between setting t->next and
+			 * publishing the table: publish it for them. */
+			try_cmpxchg(&h->tbl, &t, next);
 			rsz_rcu_read_unlock(h->flavor);
 			continue;
 		}

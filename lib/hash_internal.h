@@ -136,6 +136,10 @@ struct rsz_htab {
 	uint64_t *chunk_bits;	/* done bit per chunk, set exactly once */
 	struct rsz_rcu_head rcu;
 	struct rsz_hash *map;
+	/* The migration into this table reserved `slack' slots of `used' for
+	 * inserts into `prev' after its `used' was prev_used0; finish() gives
+	 * back what they did not take (htab_start_migration()). */
+	uint64_t prev_used0, slack;
 
 	uint64_t used __rsz_cacheline_aligned; /* slots taken or promised: inserts, tombs, copies to come */
 	/* What inserts may take `used' up to: max_used, lowered while a

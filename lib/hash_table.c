@@ -237,9 +237,19 @@ static void finish(struct rsz_hash *h, struct rsz_htab *old)
 {
 	struct rsz_htab *new = rsz_dereference(old->next);
 	struct rsz_htab *x = old;
+	int64_t took = (int64_t)(READ_ONCE(old->used) - new->prev_used0);
 
 	/* Publish the new table if its starter stalled before doing so. */
 	try_cmpxchg(&h->tbl, &x, new);
+	/*
+	 * Give back the slack that inserts into @old did not take. Here, by
+	 * the one thread that finishes, before prev is cleared: no migration
+	 * from @new has started (I6), so none sized itself on the slack.
+	 * @old is frozen, so its `used' is final but for reservations still
+	 * being undone (counted as taken: the error is on the safe side).
+	 * Undone reservations can make `took' negative: none taken then.
+	 */
+	atomic_add_return_relaxed(&new->used, (uint64_t)(took > 0 ? took : 0) - new->slack);
 	/* Release: whoever sees prev == NULL sees every confirmation. */
 	smp_store_release(&new->prev, NULL);
 	hash_migration_done(h, old, new);
@@ -339,60 +349,72 @@ static void budget_release(struct rsz_htab *t)
  * table must be sized, and its `used' reserved, for every element @t will
  * hold when its slots freeze, while inserts into @t go on until the new
  * table is published (a thread stopped here must not stop them: that
- * would be a lock). So first @t's budget is held at `used' plus a slack
- * that the new table has room for; then the count read after that, plus
- * the slack, bounds what can be in @t; once the table is published, the
- * slack those inserts did not use is given back. What the bound leaves
- * out is one insert per thread that read the old budget or the old table
- * just before (docs/design.md 3.2).
+ * would be a lock). So, with the new table allocated, @t's budget is held
+ * at `used' plus a slack that the new table has room for; the count read
+ * after that, plus the slack, bounds what can be in @t; the table is
+ * published at once, and finish() gives back the slack those inserts did
+ * not take. The hold spans a few instructions, never an allocation. What
+ * the bound leaves out is an insert or an undone reservation per thread
+ * around the hold (docs/design.md 3.2).
  */
 int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 {
+	struct rsz_htab *n = NULL, *x = NULL;
 	uint64_t count, used0, slack;
-	struct rsz_htab *n, *x = NULL;
 	int err = 0;
 
 	for (;;) {
-		if (rsz_dereference(t->prev) || rsz_dereference(t->next))
-			return -EBUSY;
+		if (rsz_dereference(t->prev) || rsz_dereference(t->next)) {
+			err = -EBUSY;
+			goto out_free;
+		}
 		count = READ_ONCE(h->count);
 		while (size - size / 4 < count + 128)
 			size *= 2;
+		if (n && n->size != size) {
+			htab_free_now(h, n);
+			n = NULL;
+		}
+		if (!n) {
+			n = htab_alloc(h, size, &err);
+			if (!n)
+				return err;
+			continue;	/* the count moved on meanwhile */
+		}
 		/* Half the room beyond the count is the slack; the other
 		 * half absorbs what the count grows before the hold. */
 		slack = (size - size / 4 - count - 64) / 2;
 		used0 = READ_ONCE(t->used);
 		budget_hold(t, used0 + slack);
-		/* Seq-cst (the hold's CAS): inserts that reserve count after
-		 * this read reserve `used' after the hold. */
-		count = READ_ONCE(h->count);
+		/* Seq-cst, as the hold's CAS and the inserts' count RMW and
+		 * budget load: an insert that reserves count after this read
+		 * finds the hold. */
+		count = __atomic_load_n(&h->count, __ATOMIC_SEQ_CST);
 		if (size - size / 4 >= count + slack + 64)
 			break;
 		budget_release(t);
 	}
 	RSZ_STALL_POINT("hash.migrate.budget_held");
-	n = htab_alloc(h, size, &err);
-	if (!n) {
-		budget_release(t);
-		return err;
-	}
 	n->prev = t;
+	n->prev_used0 = used0;
+	n->slack = slack;
 	/* Copies do not reserve `used' (they must not fail): their slots
 	 * are reserved here, so that inserts racing the migration stop at
 	 * max_used with room left for every copy. */
 	n->used = count + slack;
 	/* Seq-cst: the new table's contents and prev are visible to anyone
-	 * who finds it through t->next. */
+	 * who finds it through t->next. The hold stays: @t is done. */
 	if (!try_cmpxchg(&t->next, &x, n)) {
-		htab_free_now(h, n);
 		budget_release(t);
-		return -EBUSY;
+		err = -EBUSY;
+		goto out_free;
 	}
-	/* New operations use the new table now: give back the slack that
-	 * inserts into @t did not use (the hold stays; @t is done). */
-	atomic_add_return_relaxed(&n->used, READ_ONCE(t->used) - used0 - slack);
 	RSZ_STALL_POINT("hash.migrate.before_publish");
 	x = t;
 	try_cmpxchg(&h->tbl, &x, n);
 	return 0;
+out_free:
+	if (n)
+		htab_free_now(h, n);
+	return err;
 }

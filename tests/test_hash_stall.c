@@ -191,13 +191,16 @@ static void others_finish_and_resizes_complete_with_a_thread_parked(void **state
 }
 
 /*
- * A shrink computes its table's size from the count, then allocates it;
- * inserts into the old table go on meanwhile. Here the shrinking thread is
- * parked after its sizing while 3000 keys go in: they must all succeed
- * and the migration must take every one. Before the old table's budget
- * was held during the set-up, the shrink published a table of 1280 slots
- * for 3300 elements, and copies ran out of slots (found by hash_stress;
- * a release build would have lost elements).
+ * A shrink sizes its table from the count, then holds the old table's
+ * insert budget while it publishes; inserts into the old table go on
+ * meanwhile. Here the shrinking thread is parked inside the hold while
+ * keys go in: a few (under the slack) land in the old table and must all
+ * be copied into the shrink's table; many (3000) must all succeed too, by
+ * a migration of their own once the slack is used, and the shrink, which
+ * then loses, must never publish its small table. Before the hold, the
+ * shrink published a table of 1280 slots for 3300 elements, and copies
+ * ran out of slots (found by hash_stress; a release build would have lost
+ * elements).
  */
 struct shrinker {
 	struct rsz_hash *h;
@@ -216,17 +219,17 @@ static void *parked_shrink(void *arg)
 	return NULL;
 }
 
-static void inserts_while_a_shrink_is_set_up_all_land_in_its_table(void **state)
+static void inserts_while_a_shrink_is_parked(uint64_t inserts)
 {
 	static const char *const point[] = { "hash.migrate.budget_held" };
 	RSZ_OPTS(rsz_hash_opts, o, .key_size = 8, .value_size = 8, .initial_entries = 64,
 		 .flags = RSZ_F_MANUAL);
 	rsz_flavor_t f = rsz_default_flavor();
+	uint64_t k, total = 300 + inserts;
 	struct shrinker s = { 0 };
+	struct rsz_hash_stat st;
 	pthread_t t;
-	uint64_t k;
 
-	(void)state;
 	f->register_thread();
 	s.h = rsz_hash_new(&o);
 	assert_non_null(s.h);
@@ -238,15 +241,17 @@ static void inserts_while_a_shrink_is_set_up_all_land_in_its_table(void **state)
 	stall_arm(point[0], 1);
 	assert_int_equal(pthread_create(&t, NULL, parked_shrink, &s), 0);
 	assert_true(stall_wait_parked(20000));
-	for (k = 300; k < 3300; k++)
+	for (k = 300; k < total; k++)
 		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
 	stall_release();
 	pthread_join(t, NULL);
 	stall_uninstall();
 	assert_int_equal(s.ret, 0);
 	assert_int_equal(rsz_hash_maintain(s.h), 0);
+	rsz_hash_stat(s.h, &st, sizeof(st));
+	assert_int_equal(st.count, total);
 	f->read_lock();
-	for (k = 0; k < 3300; k++) {
+	for (k = 0; k < total; k++) {
 		uint64_t *p = rsz_hash_lookup(s.h, &k);
 
 		if (!p || *p != k)
@@ -257,10 +262,23 @@ static void inserts_while_a_shrink_is_set_up_all_land_in_its_table(void **state)
 	f->unregister_thread();
 }
 
+static void inserts_under_the_slack_while_a_shrink_is_parked_all_get_copied(void **state)
+{
+	(void)state;
+	inserts_while_a_shrink_is_parked(150);
+}
+
+static void inserts_past_the_slack_while_a_shrink_is_parked_never_overrun_it(void **state)
+{
+	(void)state;
+	inserts_while_a_shrink_is_parked(3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(inserts_while_a_shrink_is_set_up_all_land_in_its_table),
+		cmocka_unit_test(inserts_under_the_slack_while_a_shrink_is_parked_all_get_copied),
+		cmocka_unit_test(inserts_past_the_slack_while_a_shrink_is_parked_never_overrun_it),
 		cmocka_unit_test(others_finish_and_resizes_complete_with_a_thread_parked),
 	};
 
