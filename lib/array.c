@@ -199,8 +199,12 @@ static int do_grow(struct rsz_array *a, uint64_t target)
 		}
 		cap = cap_after(a, k);
 	}
+	/* Every segment allocated and zeroed, none installed. */
+	RSZ_STALL_POINT("array.grow.before_install");
 	for (unsigned int j = k0; j < k; j++)
 		seg_install(a, j, &segs[j - k0]);
+	/* Installed (dir[], words[], nr_segs), capacity not yet raised. */
+	RSZ_STALL_POINT("array.grow.before_publish");
 	/* Release: whoever sees the new capacity (lookup, alloc, release)
 	 * sees the zeroed segments and their dir[] and words[] entries. */
 	smp_store_release(&a->capacity, cap);
@@ -299,6 +303,8 @@ static void reclaim_sync(struct rsz_array *a)
 	n = rsz__slots_harvest(a);
 	if (!n)
 		return;
+	/* R taken into W, the grace period not yet begun. */
+	RSZ_STALL_POINT("array.reclaim.harvested");
 	rsz_synchronize_rcu(a->flavor);
 	reclaim_done(a, rsz__slots_reclaim(a));
 }
@@ -326,6 +332,8 @@ static int do_shrink(struct rsz_array *a, uint32_t mode)
 			break;
 		if (!rsz__slots_seal(a, k))
 			break;
+		/* Sealed, capacity not yet lowered: allocs skip it. */
+		RSZ_STALL_POINT("array.shrink.sealed");
 		/* Sealed: no alloc can claim a slot of k any more. Readers
 		 * that loaded the old capacity may still reach the segment
 		 * until the grace period the free waits for; dir[k] and
@@ -333,6 +341,8 @@ static int do_shrink(struct rsz_array *a, uint32_t mode)
 		 * capacity from now on) until a grow installs k again. */
 		smp_store_release(&a->capacity, first);
 		WRITE_ONCE(a->nr_segs, k);
+		/* Capacity lowered, the block not yet handed to call_rcu. */
+		RSZ_STALL_POINT("array.shrink.before_free");
 		tail = (struct rsz_seg_tail *)((char *)a->seg_mem[k] + a->seg_bytes[k]) - 1;
 		rsz_mctx_defer(&a->mctx, a->seg_bytes[k]);
 		rsz_call_rcu(a->flavor, &tail->rcu, seg_free_rcu);

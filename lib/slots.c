@@ -162,6 +162,9 @@ int rsz_array_alloc(struct rsz_array *a, uint64_t *index)
 
 claimed:
 	idx = (gw << 6) + (uint64_t)__builtin_ctzll(bit);
+	/* Claimed in A, not yet in U nor in nr_used: in use to everyone
+	 * else, not yet releasable, and the count lags. */
+	RSZ_STALL_POINT("array.alloc.after_claim");
 	/* Relaxed: U is read by release only through the ordering that
 	 * hands it the index (the caller's own program order, or whatever
 	 * passed the index to another thread). */
@@ -199,6 +202,8 @@ int rsz_array_release(struct rsz_array *a, uint64_t index)
 	w = slot_word_of(a, index, &bit);
 	ur = &w->ur[(index >> 5) & 1];
 	ubit = 1ull << (index & 31);
+	/* The slot word located, inside the section that keeps its segment. */
+	RSZ_STALL_POINT("array.release.before_cas");
 	old = READ_ONCE(*ur);
 	/* U off and R on in one seq-cst CAS (a release at least): the
 	 * owner's writes to the element precede the release, and of two
@@ -209,6 +214,9 @@ int rsz_array_release(struct rsz_array *a, uint64_t index)
 			return -EINVAL;	/* not allocated: nothing changed */
 		}
 	} while (!try_cmpxchg(ur, &old, (old & ~ubit) | (ubit << 32)));
+	/* R set, nr_pending not yet counted: a reclaimer may take the R
+	 * bit now, and its grace period waits for this section. */
+	RSZ_STALL_POINT("array.release.after_cas");
 	/* R before the pending count, both seq-cst: a reclaimer that sees the
 	 * count including this slot (its own subtraction reads it) harvests
 	 * after R is set. Both stay inside the read-side section, so the
@@ -300,11 +308,16 @@ uint64_t rsz__slots_reclaim(struct rsz_array *a)
 				}
 			}
 			WRITE_ONCE(w->reclaim, 0);
+			/* W cleared, A not yet: the slots are neither
+			 * pending nor free. */
+			RSZ_STALL_POINT("array.reclaim.before_clear");
 			/* Seq-cst (release at least): the grace period and the
 			 * hook happen before the acquire CAS of the next owner. */
 			atomic_fetch_and(&w->avail, ~wv);
 		}
 	}
+	/* Free in A, still counted in nr_used and below the hint. */
+	RSZ_STALL_POINT("array.reclaim.before_count");
 	WRITE_ONCE(a->batch_n, 0);
 	atomic_sub_return_relaxed(&a->nr_used, n);
 	rsz__slots_lower_hint(a, lo);
