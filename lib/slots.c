@@ -285,7 +285,11 @@ uint64_t rsz__slots_reclaim(struct rsz_array *a)
 	if (!n)
 		return 0;
 	/* No shrink can drop a segment in [lo, hi]: hi's segment holds A
-	 * bits until below, and segments go only from the top. */
+	 * bits until below, and segments go only from the top. That is why
+	 * this runs without the resize lock (in the call_rcu callback, and in
+	 * reclaim_sync() after it dropped the lock): a shrink seals only words
+	 * whose A is 0, and a word with W bits keeps them in A until the
+	 * fetch_and below, after which we never touch its segment again. */
 	while (gw <= hi) {
 		unsigned int k = rsz__seg_of(a, gw << 6);
 		uint64_t wfirst = rsz__seg_first(a, k) >> 6;
@@ -354,5 +358,18 @@ bool rsz__slots_seal(struct rsz_array *a, unsigned int k)
 		 * reclaimer has no W bits in it (W is a subset of A). */
 		WRITE_ONCE(words[j].avail, expect);
 	}
+	return false;
+}
+
+bool rsz__slots_in_use(struct rsz_array *a, unsigned int k)
+{
+	struct rsz_slot_word *words = a->words[k];
+	uint64_t nw = seg_words(a, k);
+
+	/* Relaxed: a hint for whether a grace period would let a shrink go
+	 * on; the seal's compare-and-swap is what decides. */
+	for (uint64_t j = 0; j < nw; j++)
+		if ((READ_ONCE(words[j].ur[0]) | READ_ONCE(words[j].ur[1])) & RSZ_SLOT_U_MASK)
+			return true;
 	return false;
 }

@@ -181,10 +181,7 @@ static void others_finish_and_resizes_complete_with_a_thread_parked(void **state
 	(void)state;
 	ret = stall_run(&s, false, &st, stdout);
 	ASSERT_NO_RECORDS();
-	printf("stall hash: parked at %u of %zu points (%u not reached); others finished "
-	       "in %" PRIu64 " runs, %" PRIu64 " grow+shrink pairs completed while parked\n",
-	       st.reached, ARRAY_SIZE(hash_points), st.unreached, st.other_ops_runs,
-	       st.resizes);
+	stall_print(stdout, "hash", ARRAY_SIZE(hash_points), &st);
 	assert_int_equal(ret, 0);
 	assert_true(st.reached > 0);
 }

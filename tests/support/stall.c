@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -313,4 +314,13 @@ int stall_run(const struct stall_scenario *s, bool require_all,
 		}
 	}
 	return ret;
+}
+
+void stall_print(FILE *out, const char *name, size_t npoints,
+		 const struct stall_stats *figures)
+{
+	fprintf(out, "stall %s: parked at %u of %zu points (%u not reached); others finished "
+		"in %" PRIu64 " runs, the resize step passed in %" PRIu64 " runs while parked\n",
+		name, figures->reached, npoints, figures->unreached, figures->other_ops_runs,
+		figures->resizes);
 }

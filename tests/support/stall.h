@@ -78,5 +78,8 @@ struct stall_stats {
  * victim never reaches is a failure too. */
 int stall_run(const struct stall_scenario *s, bool require_all,
 	      struct stall_stats *st, FILE *out);
+/* One line of figures for the log, as docs/reliability.md quotes them. */
+void stall_print(FILE *out, const char *name, size_t npoints,
+		 const struct stall_stats *figures);
 
 #endif /* RSZ_STALL_H */
