@@ -215,12 +215,8 @@ static int w_teardown(void *obj, void *ctx, char *msg, size_t len)
 		snprintf(msg, len, "%" PRIu64 " bytes still charged after destroy", ms.usage);
 		ret = -1;
 	}
-	if (!ret && __atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED)) {
-		snprintf(msg, len, "%" PRIu64 " blocks live after destroy",
-			 __atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED));
+	if (lfalloc_fini_checked(&w->la, ret ? NULL : msg, len))
 		ret = -1;
-	}
-	lfalloc_fini(&w->la);
 	free(w);
 	return ret;
 }

@@ -75,18 +75,13 @@ static int w_teardown(void *obj, void *ctx, char *msg, size_t len)
 {
 	struct world *w = obj;
 	rsz_flavor_t f = rsz_default_flavor();
-	int ret = 0;
+	int ret;
 
 	(void)ctx;
 	f->register_thread();
 	rsz_hash_destroy(w->h);
 	f->unregister_thread();
-	if (__atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED)) {
-		snprintf(msg, len, "%" PRIu64 " blocks live after destroy",
-			 __atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED));
-		ret = -1;
-	}
-	lfalloc_fini(&w->la);
+	ret = lfalloc_fini_checked(&w->la, msg, len);
 	free(w);
 	return ret;
 }
