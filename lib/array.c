@@ -149,20 +149,50 @@ static void wait_a_little(struct rsz_array *a)
 		a->flavor->thread_online();
 }
 
-static void resize_lock(struct rsz_array *a)
+static bool resize_trylock(struct rsz_array *a)
 {
 	uint32_t unlocked = 0;
 
-	/* Acquire: the holder sees everything the previous holder did. */
-	while (!try_cmpxchg_acquire(&a->resize_lock, &unlocked, 1)) {
-		unlocked = 0;
+	/* Acquire: the holder sees everything the previous holder did.
+	 * Seq-cst on success for the handshake in resize_trylock_or_defer(). */
+	return try_cmpxchg(&a->resize_lock, &unlocked, 1);
+}
+
+/* For the callers that may block (maintain, RSZ_GROW_WAIT, destroy). */
+static void resize_lock(struct rsz_array *a)
+{
+	while (!resize_trylock(a))
 		wait_a_little(a);
-	}
+}
+
+/*
+ * For the worker, which serves every structure of the process: it never
+ * waits for the lock, whose holder may be a preempted RSZ_GROW_WAIT
+ * caller. If the lock is held it leaves a note and returns; the holder's
+ * resize_unlock() queues the work again. The note is a seq-cst store
+ * followed by a seq-cst second try; the unlock is a seq-cst store
+ * followed by a seq-cst load of the note: of the two, one sees the other,
+ * so either the second try succeeds or the holder runs the work again.
+ */
+static bool resize_trylock_or_defer(struct rsz_array *a)
+{
+	uint32_t unlocked = 0;
+
+	if (resize_trylock(a))
+		return true;
+	__atomic_store_n(&a->work_deferred, 1, __ATOMIC_SEQ_CST);
+	/* Seq-cst also when it fails: that load is half of the handshake. */
+	return __atomic_compare_exchange_n(&a->resize_lock, &unlocked, 1, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 static void resize_unlock(struct rsz_array *a)
 {
-	smp_store_release(&a->resize_lock, 0);
+	/* Seq-cst (release at least): see resize_trylock_or_defer(). */
+	__atomic_store_n(&a->resize_lock, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&a->work_deferred, __ATOMIC_SEQ_CST) &&
+	    xchg(&a->work_deferred, 0) && !READ_ONCE(a->dying))
+		rsz__array_kick(a);
 }
 
 /* ---- grow ----------------------------------------------------------------- */
@@ -199,8 +229,12 @@ static int do_grow(struct rsz_array *a, uint64_t target)
 		}
 		cap = cap_after(a, k);
 	}
+	/* Every segment allocated and zeroed, none installed. */
+	RSZ_STALL_POINT("array.grow.before_install");
 	for (unsigned int j = k0; j < k; j++)
 		seg_install(a, j, &segs[j - k0]);
+	/* Installed (dir[], words[], nr_segs), capacity not yet raised. */
+	RSZ_STALL_POINT("array.grow.before_publish");
 	/* Release: whoever sees the new capacity (lookup, alloc, release)
 	 * sees the zeroed segments and their dir[] and words[] entries. */
 	smp_store_release(&a->capacity, cap);
@@ -259,13 +293,36 @@ static void reclaim_done(struct rsz_array *a, uint64_t n)
 		rsz__array_kick(a);
 }
 
-static void reclaim_rcu_cb(struct rsz_rcu_head *head)
+static void queue_shrink(struct rsz_array *a, uint32_t mode)
 {
-	struct rsz_array *a = container_of(head, struct rsz_array, reclaim_rcu);
-	uint64_t n = rsz__slots_reclaim(a);
+	uint32_t cur = READ_ONCE(a->shrink_req);
+
+	/* Seq-cst: the request is visible to the run the kick causes. An
+	 * explicit request (RSZ_SHRINK_ALL) outranks a queued automatic one. */
+	while (cur < mode && !try_cmpxchg(&a->shrink_req, &cur, mode))
+		;
+	rsz__array_kick(a);
+}
+
+/* A batch's slots are free again: the next batch may start, the counts
+ * follow, and a shrink that stopped at released slots runs again. */
+static void reclaim_finish(struct rsz_array *a, uint64_t n)
+{
+	uint32_t retry;
 
 	__atomic_store_n(&a->reclaim_busy, 0, __ATOMIC_SEQ_CST);
 	reclaim_done(a, n);
+	/* Seq-cst, after the count: pairs with defer_shrink(). */
+	retry = xchg(&a->shrink_retry, RSZ_SHRINK_NONE);
+	if (retry && !READ_ONCE(a->dying))
+		queue_shrink(a, retry);
+}
+
+static void reclaim_rcu_cb(struct rsz_rcu_head *head)
+{
+	struct rsz_array *a = container_of(head, struct rsz_array, reclaim_rcu);
+
+	reclaim_finish(a, rsz__slots_reclaim(a));
 	if ((a->flags & RSZ_F_SHRINK) && !READ_ONCE(a->dying))
 		rsz__slots_check_shrink(a);
 }
@@ -283,49 +340,84 @@ static void reclaim_async(struct rsz_array *a)
 	rsz_call_rcu(a->flavor, &a->reclaim_rcu, reclaim_rcu_cb);
 }
 
-/* maintain and shrink: the same in the caller, waiting for the grace
- * period. Under resize_lock; may block. */
+/*
+ * maintain and a waiting shrink: the same in the caller, waiting for the
+ * grace period. Called and returns with resize_lock held, but drops it
+ * while it waits (for the batch in flight, then for the grace period):
+ * a reader that stays in its section delays this caller only, never a
+ * grow or the worker. The batch is ours meanwhile (reclaim_busy), and
+ * rsz__slots_reclaim() needs no lock (see there).
+ */
 static void reclaim_sync(struct rsz_array *a)
 {
 	uint64_t n;
 
-	/* The worker's batch in flight ends first. Not rcu_barrier(): the
-	 * worker itself gets here (a shrink), and a urcu-qsbr thread must be
-	 * offline while it waits for callbacks. */
-	while (__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST))
+	/* One batch at a time: W is one bit per slot. Not rcu_barrier():
+	 * the batch may be another caller's, and a urcu-qsbr thread must be
+	 * offline while it waits. */
+	while (__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST)) {
+		resize_unlock(a);
 		wait_a_little(a);
+		resize_lock(a);
+	}
 	if (!READ_ONCE(a->nr_pending))
 		return;
 	n = rsz__slots_harvest(a);
 	if (!n)
 		return;
+	/* Seq-cst: the worker (under the lock we still hold) and the next
+	 * reclaim_sync see the batch taken before they can take the lock. */
+	__atomic_store_n(&a->reclaim_busy, 1, __ATOMIC_SEQ_CST);
+	resize_unlock(a);
+	/* R taken into W, the grace period not yet begun. */
+	RSZ_STALL_POINT("array.reclaim.harvested");
 	rsz_synchronize_rcu(a->flavor);
-	reclaim_done(a, rsz__slots_reclaim(a));
+	reclaim_finish(a, rsz__slots_reclaim(a));
+	resize_lock(a);
 }
 
 /* ---- shrink --------------------------------------------------------------- */
 
-/* Drop trailing segments that hold no slot in use. RSZ_SHRINK_ALL goes
- * down to segment 0 (which covers initial_entries); RSZ_SHRINK_AUTO keeps
- * the array at most half full. Both keep a low watermark the owner set.
- * Under resize_lock; may block (one grace period for pending releases). */
-static int do_shrink(struct rsz_array *a, uint32_t mode)
-{
-	unsigned int removed = 0;
+enum shrink_stop {
+	SHRINK_STOP_DONE,	/* as far as it goes */
+	SHRINK_STOP_PENDING,	/* released slots, once back, would let it go on */
+};
 
-	reclaim_sync(a);
+/* The shrink stopped at segment @k. Would a grace period let it go on?
+ * Only if the released slots are what stops it (@then_ok: the policy
+ * would allow it without them) and no slot of k is handed out: a slot in
+ * use keeps the segment whatever the grace period returns. */
+static enum shrink_stop stopped_at(struct rsz_array *a, unsigned int k, bool then_ok)
+{
+	return then_ok && READ_ONCE(a->nr_pending) && !rsz__slots_in_use(a, k) ?
+		SHRINK_STOP_PENDING : SHRINK_STOP_DONE;
+}
+
+/* Drop trailing segments that hold no slot in use, as far as @mode lets
+ * it: RSZ_SHRINK_ALL goes down to segment 0 (which covers
+ * initial_entries); RSZ_SHRINK_AUTO keeps the array at most half full.
+ * Both keep a low watermark the owner set. Counts what it dropped in
+ * *@removed. Never waits. Under resize_lock. */
+static enum shrink_stop shrink_segments(struct rsz_array *a, uint32_t mode,
+					unsigned int *removed)
+{
 	while (a->nr_segs > 1) {
 		unsigned int k = a->nr_segs - 1;
 		uint64_t first = rsz__seg_first(a, k);
-		uint64_t used = READ_ONCE(a->nr_used);
+		uint64_t used = READ_ONCE(a->nr_used), pend = READ_ONCE(a->nr_pending);
+		/* nr_used once the released slots are back. */
+		uint64_t kept = used > pend ? used - pend : 0;
+		uint64_t low = READ_ONCE(a->wm_user) ? READ_ONCE(a->wm_low) : 0;
 		struct rsz_seg_tail *tail;
 
 		if (mode == RSZ_SHRINK_AUTO && used > first / 2)
-			break;
-		if (READ_ONCE(a->wm_user) && (first < used || first - used < READ_ONCE(a->wm_low)))
-			break;
+			return stopped_at(a, k, kept <= first / 2);
+		if (READ_ONCE(a->wm_user) && (first < used || first - used < low))
+			return stopped_at(a, k, first >= kept && first - kept >= low);
 		if (!rsz__slots_seal(a, k))
-			break;
+			return stopped_at(a, k, true);
+		/* Sealed, capacity not yet lowered: allocs skip it. */
+		RSZ_STALL_POINT("array.shrink.sealed");
 		/* Sealed: no alloc can claim a slot of k any more. Readers
 		 * that loaded the old capacity may still reach the segment
 		 * until the grace period the free waits for; dir[k] and
@@ -333,29 +425,70 @@ static int do_shrink(struct rsz_array *a, uint32_t mode)
 		 * capacity from now on) until a grow installs k again. */
 		smp_store_release(&a->capacity, first);
 		WRITE_ONCE(a->nr_segs, k);
+		/* Capacity lowered, the block not yet handed to call_rcu. */
+		RSZ_STALL_POINT("array.shrink.before_free");
 		tail = (struct rsz_seg_tail *)((char *)a->seg_mem[k] + a->seg_bytes[k]) - 1;
 		rsz_mctx_defer(&a->mctx, a->seg_bytes[k]);
 		rsz_call_rcu(a->flavor, &tail->rcu, seg_free_rcu);
 		a->seg_mem[k] = NULL;
-		removed++;
+		(*removed)++;
+	}
+	return SHRINK_STOP_DONE;
+}
+
+/* The worker does not wait for released slots: the shrink runs again when
+ * the next reclaim batch is done (reclaim_finish()). */
+static void defer_shrink(struct rsz_array *a, uint32_t mode)
+{
+	uint32_t cur = READ_ONCE(a->shrink_retry), take;
+
+	while (cur < mode && !try_cmpxchg(&a->shrink_retry, &cur, mode))
+		;
+	/* Seq-cst, against reclaim_finish() (busy cleared, count lowered,
+	 * then the retry taken): if no batch is in flight and nothing is
+	 * pending, the batch that would take the retry may have finished
+	 * already, so queue it now. If slots are pending, this run's
+	 * reclaim_async() starts their batch (or a kick does). */
+	if (!__atomic_load_n(&a->reclaim_busy, __ATOMIC_SEQ_CST) &&
+	    !__atomic_load_n(&a->nr_pending, __ATOMIC_SEQ_CST)) {
+		take = xchg(&a->shrink_retry, RSZ_SHRINK_NONE);
+		if (take)
+			queue_shrink(a, take);
+	}
+}
+
+/* A shrink: segments free now go at once. When released slots are all
+ * that keep it from going on, a caller that may block (@may_wait) waits
+ * for their grace period and goes on; the worker never waits, and the
+ * shrink runs again after the reclaim batch. Under resize_lock, which
+ * reclaim_sync() drops while it waits. */
+static void do_shrink(struct rsz_array *a, uint32_t mode, bool may_wait)
+{
+	unsigned int removed = 0;
+	enum shrink_stop stop = shrink_segments(a, mode, &removed);
+
+	if (stop == SHRINK_STOP_PENDING && may_wait) {
+		reclaim_sync(a);
+		stop = shrink_segments(a, mode, &removed);
+	} else if (stop == SHRINK_STOP_PENDING) {
+		defer_shrink(a, mode);
 	}
 	if (removed) {
 		WRITE_ONCE(a->nr_shrink, a->nr_shrink + 1);
 		WRITE_ONCE(a->shrink_futile, 0);
 		recompute_default_watermarks(a);
-	} else if (mode == RSZ_SHRINK_AUTO) {
+	} else if (mode == RSZ_SHRINK_AUTO && stop != SHRINK_STOP_PENDING) {
 		uint64_t used = READ_ONCE(a->nr_used), pend = READ_ONCE(a->nr_pending);
 
 		WRITE_ONCE(a->shrink_futile, used > pend ? used - pend + 1 : 1);
 	}
-	return 0;
 }
 
 /* ---- queued work ---------------------------------------------------------- */
 
 /* Returns 0, or the error of the last grow that ran and failed (which the
  * statistics record too): maintain() reports it, the worker cannot. */
-static int run_queued(struct rsz_array *a)
+static int run_queued(struct rsz_array *a, bool may_wait)
 {
 	uint64_t t = READ_ONCE(a->grow_target);
 	uint32_t req;
@@ -370,18 +503,21 @@ static int run_queued(struct rsz_array *a)
 	}
 	req = xchg(&a->shrink_req, RSZ_SHRINK_NONE);
 	if (req)
-		do_shrink(a, req);
+		do_shrink(a, req, may_wait);
 	return err;
 }
 
+/* The worker's run (or the owner's, through rsz__array_run()): never
+ * waits, neither for the resize lock nor for a grace period. */
 static void array_work(struct rsz_work *w)
 {
 	struct rsz_array *a = container_of(w, struct rsz_array, work);
 
 	if (READ_ONCE(a->dying))
 		return;
-	resize_lock(a);
-	run_queued(a);
+	if (!resize_trylock_or_defer(a))
+		return;
+	run_queued(a, false);
 	reclaim_async(a);
 	resize_unlock(a);
 }
@@ -399,7 +535,7 @@ int rsz__array_maintain(struct rsz_array *a)
 		return -EINVAL;
 	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
-	err = run_queued(a);
+	err = run_queued(a, true);
 	/* Released slots come back even if a grow failed. */
 	reclaim_sync(a);
 	resize_unlock(a);
@@ -420,7 +556,10 @@ RSZ_CLZ_CLONES void *rsz_array_lookup(struct rsz_array *a, uint64_t index)
 	/* No NULL check for @a: this is the one call whose instruction count
 	 * is the figure (targets.md); a NULL array is a caller bug here as
 	 * it is for every BPF helper. */
-#ifdef RSZ_CHECK_RCU
+#ifdef RSZ_TESTING
+	/* The read-side check costs a call into liburcu per lookup, which
+	 * doubled the time of a lookup batch: only the test build (and
+	 * so every test) has it. */
 	RSZ_WARN_ON(!rsz_rcu_read_ongoing(a->flavor));
 #endif
 	/* Acquire pairs with do_grow()'s release: dir[k] and the zeroed
@@ -481,24 +620,17 @@ int rsz_array_grow(struct rsz_array *a, uint64_t nr_entries, unsigned int flags)
 
 int rsz_array_shrink(struct rsz_array *a, unsigned int flags)
 {
-	uint32_t cur;
-
 	if (!a || flags > RSZ_GROW_WAIT)
 		return -EINVAL;
 	if (flags == RSZ_GROW_ASYNC) {
 		if (READ_ONCE(a->nr_segs) <= 1)
 			return 0;	/* nothing to release */
-		cur = READ_ONCE(a->shrink_req);
-		/* An explicit request outranks a queued automatic one. */
-		while (cur != RSZ_SHRINK_ALL &&
-		       !try_cmpxchg(&a->shrink_req, &cur, RSZ_SHRINK_ALL))
-			;
-		rsz__array_kick(a);
+		queue_shrink(a, RSZ_SHRINK_ALL);
 		return -EINPROGRESS;
 	}
 	RSZ_WARN_ON(!rsz_rcu_may_block(a->flavor));
 	resize_lock(a);
-	do_shrink(a, RSZ_SHRINK_ALL);
+	do_shrink(a, RSZ_SHRINK_ALL, true);
 	resize_unlock(a);
 	return 0;
 }

@@ -112,6 +112,8 @@ struct rsz_array {
 	uint64_t pad_mask[RSZ_ARRAY_MAX_SEGS];	/* A bits past max_entries in the last word */
 	uint64_t grow_target;		/* queued grow (atomic); 0: none */
 	uint32_t shrink_req;		/* RSZ_SHRINK_* queued (atomic) */
+	uint32_t shrink_retry;		/* RSZ_SHRINK_* to queue after the reclaim batch (atomic) */
+	uint32_t work_deferred;		/* the worker found resize_lock held (atomic) */
 	uint64_t shrink_futile;		/* allocated when an auto shrink last found nothing */
 	uint64_t wm_low;		/* atomic */
 	uint64_t wm_high;		/* atomic */
@@ -206,13 +208,18 @@ bool rsz__array_next_grow_hopeless(struct rsz_array *a) RSZ_INTERNAL;
 uint64_t rsz__slots_harvest(struct rsz_array *a) RSZ_INTERNAL;
 /* After a grace period: run the reclaim hook and clear the batch's A bits,
  * so its slots can be handed out again. Returns the batch's size; the
- * caller then lowers nr_pending by it. */
+ * caller then lowers nr_pending by it. By the batch's owner (reclaim_busy),
+ * with or without resize_lock. */
 uint64_t rsz__slots_reclaim(struct rsz_array *a) RSZ_INTERNAL;
 /* RSZ_F_SHRINK: queue an automatic shrink if the array is mostly empty. */
 void rsz__slots_check_shrink(struct rsz_array *a) RSZ_INTERNAL;
 /* Seal every word of segment @k against alloc; false (and nothing
  * changed) if a slot of it is in use. Under resize_lock. */
 bool rsz__slots_seal(struct rsz_array *a, unsigned int k) RSZ_INTERNAL;
+/* Does segment @k hold a slot that is handed out (a U bit)? Its other A
+ * bits are released slots waiting for a grace period, or an alloc between
+ * its claim and its U bit. Under resize_lock. */
+bool rsz__slots_in_use(struct rsz_array *a, unsigned int k) RSZ_INTERNAL;
 /* Lower the allocation hint to global word @w. */
 void rsz__slots_lower_hint(struct rsz_array *a, uint64_t w) RSZ_INTERNAL;
 

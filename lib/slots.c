@@ -162,6 +162,9 @@ int rsz_array_alloc(struct rsz_array *a, uint64_t *index)
 
 claimed:
 	idx = (gw << 6) + (uint64_t)__builtin_ctzll(bit);
+	/* Claimed in A, not yet in U nor in nr_used: in use to everyone
+	 * else, not yet releasable, and the count lags. */
+	RSZ_STALL_POINT("array.alloc.after_claim");
 	/* Relaxed: U is read by release only through the ordering that
 	 * hands it the index (the caller's own program order, or whatever
 	 * passed the index to another thread). */
@@ -199,6 +202,8 @@ int rsz_array_release(struct rsz_array *a, uint64_t index)
 	w = slot_word_of(a, index, &bit);
 	ur = &w->ur[(index >> 5) & 1];
 	ubit = 1ull << (index & 31);
+	/* The slot word located, inside the section that keeps its segment. */
+	RSZ_STALL_POINT("array.release.before_cas");
 	old = READ_ONCE(*ur);
 	/* U off and R on in one seq-cst CAS (a release at least): the
 	 * owner's writes to the element precede the release, and of two
@@ -209,6 +214,9 @@ int rsz_array_release(struct rsz_array *a, uint64_t index)
 			return -EINVAL;	/* not allocated: nothing changed */
 		}
 	} while (!try_cmpxchg(ur, &old, (old & ~ubit) | (ubit << 32)));
+	/* R set, nr_pending not yet counted: a reclaimer may take the R
+	 * bit now, and its grace period waits for this section. */
+	RSZ_STALL_POINT("array.release.after_cas");
 	/* R before the pending count, both seq-cst: a reclaimer that sees the
 	 * count including this slot (its own subtraction reads it) harvests
 	 * after R is set. Both stay inside the read-side section, so the
@@ -277,7 +285,11 @@ uint64_t rsz__slots_reclaim(struct rsz_array *a)
 	if (!n)
 		return 0;
 	/* No shrink can drop a segment in [lo, hi]: hi's segment holds A
-	 * bits until below, and segments go only from the top. */
+	 * bits until below, and segments go only from the top. That is why
+	 * this runs without the resize lock (in the call_rcu callback, and in
+	 * reclaim_sync() after it dropped the lock): a shrink seals only words
+	 * whose A is 0, and a word with W bits keeps them in A until the
+	 * fetch_and below, after which we never touch its segment again. */
 	while (gw <= hi) {
 		unsigned int k = rsz__seg_of(a, gw << 6);
 		uint64_t wfirst = rsz__seg_first(a, k) >> 6;
@@ -300,11 +312,16 @@ uint64_t rsz__slots_reclaim(struct rsz_array *a)
 				}
 			}
 			WRITE_ONCE(w->reclaim, 0);
+			/* W cleared, A not yet: the slots are neither
+			 * pending nor free. */
+			RSZ_STALL_POINT("array.reclaim.before_clear");
 			/* Seq-cst (release at least): the grace period and the
 			 * hook happen before the acquire CAS of the next owner. */
 			atomic_fetch_and(&w->avail, ~wv);
 		}
 	}
+	/* Free in A, still counted in nr_used and below the hint. */
+	RSZ_STALL_POINT("array.reclaim.before_count");
 	WRITE_ONCE(a->batch_n, 0);
 	atomic_sub_return_relaxed(&a->nr_used, n);
 	rsz__slots_lower_hint(a, lo);
@@ -341,5 +358,18 @@ bool rsz__slots_seal(struct rsz_array *a, unsigned int k)
 		 * reclaimer has no W bits in it (W is a subset of A). */
 		WRITE_ONCE(words[j].avail, expect);
 	}
+	return false;
+}
+
+bool rsz__slots_in_use(struct rsz_array *a, unsigned int k)
+{
+	struct rsz_slot_word *words = a->words[k];
+	uint64_t nw = seg_words(a, k);
+
+	/* Relaxed: a hint for whether a grace period would let a shrink go
+	 * on; the seal's compare-and-swap is what decides. */
+	for (uint64_t j = 0; j < nw; j++)
+		if ((READ_ONCE(words[j].ur[0]) | READ_ONCE(words[j].ur[1])) & RSZ_SLOT_U_MASK)
+			return true;
 	return false;
 }

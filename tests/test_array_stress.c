@@ -5,6 +5,13 @@
  * while others grow, alloc, release and shrink; no slot is ever owned
  * twice and none is lost; a reader holding a released index never sees
  * the next owner's write. Workers record, the main thread asserts.
+ *
+ * The first two also run with random delays at every stall point
+ * (support/stall.h: a yield or a 50 us sleep inside alloc, release,
+ * reclaim, grow and shrink steps), so that threads are preempted between
+ * the atomic steps of an operation far more often than the scheduler
+ * alone would do it. Each test prints the operations and resizes it did
+ * (RSZ_TEST_SCALE=100, `tools/dev long', runs them a hundred times longer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,7 +23,12 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "stall.h"
 #include "array_internal.h"
+
+/* A yield at one stall-point hit in DELAY_ONE_IN, a 50 us sleep at one in
+ * 8 * DELAY_ONE_IN. */
+#define DELAY_ONE_IN 64
 
 static rsz_flavor_t fl;
 static uint32_t stop;
@@ -39,6 +51,7 @@ struct known {
 
 static struct rsz_array *ra;
 static struct known known[KNOWN];
+static uint64_t reads[3], churn_ops[2];
 
 static uint64_t value_of(uint64_t index)
 {
@@ -48,6 +61,7 @@ static uint64_t value_of(uint64_t index)
 static void *reader_main(void *arg)
 {
 	uint64_t seed = (uintptr_t)arg * 7919 + 1, n = 0;
+	unsigned int me = (unsigned int)(uintptr_t)arg;
 
 	fl->register_thread();
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
@@ -62,16 +76,17 @@ static void *reader_main(void *arg)
 				   "index %llu: wrong value", (unsigned long long)k->index);
 		}
 		rsz_rcu_read_unlock(fl);
-		n++;
+		n += 64;
 	}
+	reads[me] = n;
 	fl->unregister_thread();
 	return NULL;
 }
 
 static void *churn_main(void *arg)
 {
-	uint64_t seed = (uintptr_t)arg * 104729 + 3, held[256];
-	unsigned int nheld = 0;
+	uint64_t seed = (uintptr_t)arg * 104729 + 3, held[256], n = 0;
+	unsigned int nheld = 0, me = (unsigned int)(uintptr_t)arg;
 
 	fl->register_thread();
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
@@ -84,16 +99,19 @@ static void *churn_main(void *arg)
 				/* Our own slot: write it, never a known one. */
 				rsz_array_update(ra, idx, v, RSZ_ANY);
 				held[nheld++] = idx;
+				n++;
 			}
 		} else if (nheld) {
 			unsigned int i = (unsigned int)(test_rand(&seed) % nheld);
 
 			TEST_CHECK(rsz_array_release(ra, held[i]) == 0, "release failed");
 			held[i] = held[--nheld];
+			n++;
 		}
 	}
 	while (nheld)
 		rsz_array_release(ra, held[--nheld]);
+	churn_ops[me] = n;
 	fl->unregister_thread();
 	return NULL;
 }
@@ -113,13 +131,12 @@ static void *resizer_main(void *arg)
 	return NULL;
 }
 
-static void readers_never_see_a_wrong_value_or_a_moved_element(void **state)
+static void readers_against_resizes(bool delays)
 {
 	pthread_t r[3], c[2], z[2];
 	struct rsz_array_stat st;
 	uint64_t rounds = test_scaled(400, 20);
 
-	(void)state;
 	ra = new_array(64, 0, RSZ_F_SHRINK);
 	assert_non_null(ra);
 	/* Known slots spread over segments 0..6: allocate 8 * KNOWN, keep
@@ -148,6 +165,8 @@ static void readers_never_see_a_wrong_value_or_a_moved_element(void **state)
 		rsz_rcu_read_unlock(fl);
 	}
 	__atomic_store_n(&stop, 0, __ATOMIC_RELEASE);
+	if (delays)
+		stall_delays_begin(DELAY_ONE_IN);
 	for (uintptr_t i = 0; i < 3; i++)
 		pthread_create(&r[i], NULL, reader_main, (void *)i);
 	for (uintptr_t i = 0; i < 2; i++)
@@ -163,13 +182,33 @@ static void readers_never_see_a_wrong_value_or_a_moved_element(void **state)
 		pthread_join(c[i], NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(z[i], NULL);
+	if (delays)
+		stall_delays_end(stdout, "array readers");
 	ASSERT_NO_RECORDS();
 	rsz_array_maintain(ra);
 	rsz_array_stat(ra, &st, sizeof(st));
+	print_message("array readers%s: %llu checked reads by 3 readers, %llu allocs and "
+		      "releases by 2 threads, %llu grows, %llu shrinks\n",
+		      delays ? " with delays" : "",
+		      (unsigned long long)(reads[0] + reads[1] + reads[2]),
+		      (unsigned long long)(churn_ops[0] + churn_ops[1]),
+		      (unsigned long long)st.nr_grow, (unsigned long long)st.nr_shrink);
 	assert_int_equal(st.allocated, KNOWN);
 	assert_true(st.nr_grow > 0);
 	assert_true(st.nr_shrink > 0);
 	rsz_array_destroy(ra);
+}
+
+static void readers_never_see_a_wrong_value_or_a_moved_element(void **state)
+{
+	(void)state;
+	readers_against_resizes(false);
+}
+
+static void readers_never_see_a_wrong_value_or_a_moved_element_with_random_delays(void **state)
+{
+	(void)state;
+	readers_against_resizes(true);
 }
 
 /* ---- slot ownership ---- */
@@ -180,15 +219,17 @@ static void readers_never_see_a_wrong_value_or_a_moved_element(void **state)
 static struct rsz_array *oa;
 static uint32_t owner[OWN_MAX];
 static uint64_t own_ops[OWN_THREADS];
+static uint64_t own_iters;
+static uint32_t own_stop;	/* the timed run (with delays) is over */
 
 static void *owner_main(void *arg)
 {
 	uint32_t me = (uint32_t)(uintptr_t)arg + 1;
-	uint64_t seed = me * 31337ull, iters = test_scaled(1000000, 5000), held[64];
+	uint64_t seed = me * 31337ull, iters = own_iters, held[64];
 	unsigned int nheld = 0;
 
 	fl->register_thread();
-	for (uint64_t i = 0; i < iters; i++) {
+	for (uint64_t i = 0; i < iters && !__atomic_load_n(&own_stop, __ATOMIC_ACQUIRE); i++) {
 		uint64_t idx;
 		int err;
 
@@ -232,26 +273,43 @@ static void *owner_main(void *arg)
 	return NULL;
 }
 
-static void no_slot_is_owned_twice_or_lost(void **state)
+static void ownership(bool delays)
 {
 	pthread_t t[OWN_THREADS];
 	struct rsz_array_stat st;
 	uint64_t idx, n = 0, total = 0;
 
-	(void)state;
 	memset(owner, 0, sizeof(owner));
+	memset(own_ops, 0, sizeof(own_ops));
+	/* With delays the run is timed: what a yield costs with more
+	 * runnable threads than cores depends on the machine's load. */
+	own_iters = delays ? UINT64_MAX : test_scaled(1000000, 5000);
+	__atomic_store_n(&own_stop, 0, __ATOMIC_RELEASE);
 	oa = new_array(64, OWN_MAX, 0);
 	assert_non_null(oa);
+	if (delays)
+		stall_delays_begin(DELAY_ONE_IN);
 	for (uintptr_t i = 0; i < OWN_THREADS; i++)
 		pthread_create(&t[i], NULL, owner_main, (void *)i);
+	if (delays) {
+		for (uint64_t ms = test_scaled(3000, 200); ms; ms--)
+			usleep(1000);
+		__atomic_store_n(&own_stop, 1, __ATOMIC_RELEASE);
+	}
 	for (int i = 0; i < OWN_THREADS; i++)
 		pthread_join(t[i], NULL);
+	if (delays)
+		stall_delays_end(stdout, "array ownership");
 	ASSERT_NO_RECORDS();
 	for (int i = 0; i < OWN_THREADS; i++)
 		total += own_ops[i];
 	assert_true(total > 0);
 	rsz_array_maintain(oa);
 	rsz_array_stat(oa, &st, sizeof(st));
+	print_message("array ownership%s: %llu alloc+release pairs by %d threads, %llu grows, "
+		      "%llu shrinks\n", delays ? " with delays" : "", (unsigned long long)total,
+		      OWN_THREADS, (unsigned long long)st.nr_grow,
+		      (unsigned long long)st.nr_shrink);
 	assert_int_equal(st.allocated, 0);
 	/* None lost: every slot up to max_entries can be handed out once. */
 	assert_int_equal(rsz_array_grow(oa, OWN_MAX, RSZ_GROW_WAIT), 0);
@@ -264,6 +322,18 @@ static void no_slot_is_owned_twice_or_lost(void **state)
 	rsz_array_destroy(oa);
 }
 
+static void no_slot_is_owned_twice_or_lost(void **state)
+{
+	(void)state;
+	ownership(false);
+}
+
+static void no_slot_is_owned_twice_or_lost_with_random_delays(void **state)
+{
+	(void)state;
+	ownership(true);
+}
+
 /* ---- grace-period reuse ---- */
 
 #define GP_WRITERS 3
@@ -272,6 +342,7 @@ static struct rsz_array *ga;
 /* The index a writer publishes while it owns it, with the tag it wrote:
  * (tag << 16) | index; 0 while nothing is published. */
 static uint64_t published[GP_WRITERS];
+static uint64_t gp_cycles[GP_WRITERS], gp_checks[2];
 
 static void *gp_writer_main(void *arg)
 {
@@ -301,6 +372,7 @@ static void *gp_writer_main(void *arg)
 		__atomic_store_n(&published[me], (tag << 16) | idx, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&published[me], 0, __ATOMIC_SEQ_CST);
 		TEST_CHECK(rsz_array_release(ga, idx) == 0, "release failed");
+		gp_cycles[me]++;
 	}
 	fl->unregister_thread();
 	return NULL;
@@ -308,7 +380,7 @@ static void *gp_writer_main(void *arg)
 
 static void *gp_reader_main(void *arg)
 {
-	uint64_t seed = (uintptr_t)arg + 5;
+	uint64_t seed = (uintptr_t)arg + 5, n = 0;
 
 	fl->register_thread();
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
@@ -330,9 +402,11 @@ static void *gp_reader_main(void *arg)
 					   (unsigned long long)idx);
 				cpu_relax();
 			}
+			n++;
 		}
 		rsz_rcu_read_unlock(fl);
 	}
+	gp_checks[(uintptr_t)arg] = n;
 	fl->unregister_thread();
 	return NULL;
 }
@@ -362,6 +436,10 @@ static void reader_never_sees_the_next_owner_of_a_released_slot(void **state)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < 2; i++)
 		pthread_join(r[i], NULL);
+	print_message("array reuse: %llu alloc, publish, release cycles by %d writers, %llu "
+		      "published slots held through 200 reads\n",
+		      (unsigned long long)(gp_cycles[0] + gp_cycles[1] + gp_cycles[2]), GP_WRITERS,
+		      (unsigned long long)(gp_checks[0] + gp_checks[1]));
 	ASSERT_NO_RECORDS();
 	rsz_array_destroy(ga);
 }
@@ -386,6 +464,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(readers_never_see_a_wrong_value_or_a_moved_element),
 		cmocka_unit_test(no_slot_is_owned_twice_or_lost),
+		cmocka_unit_test(readers_never_see_a_wrong_value_or_a_moved_element_with_random_delays),
+		cmocka_unit_test(no_slot_is_owned_twice_or_lost_with_random_delays),
 		cmocka_unit_test(reader_never_sees_the_next_owner_of_a_released_slot),
 	};
 

@@ -76,18 +76,13 @@ static int w_teardown(void *obj, void *ctx, char *msg, size_t len)
 {
 	struct world *w = obj;
 	rsz_flavor_t f = rsz_default_flavor();
-	int ret = 0;
+	int ret;
 
 	(void)ctx;
 	f->register_thread();
 	rsz_hash_destroy(w->h);
 	f->unregister_thread();
-	if (__atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED)) {
-		snprintf(msg, len, "%" PRIu64 " blocks live after destroy",
-			 __atomic_load_n(&w->la.live_blocks, __ATOMIC_RELAXED));
-		ret = -1;
-	}
-	lfalloc_fini(&w->la);
+	ret = lfalloc_fini_checked(&w->la, msg, len);
 	free(w);
 	return ret;
 }
@@ -182,10 +177,7 @@ static void others_finish_and_resizes_complete_with_a_thread_parked(void **state
 	(void)state;
 	ret = stall_run(&s, false, &st, stdout);
 	ASSERT_NO_RECORDS();
-	printf("stall hash: parked at %u of %zu points (%u not reached); others finished "
-	       "in %" PRIu64 " runs, %" PRIu64 " grow+shrink pairs completed while parked\n",
-	       st.reached, ARRAY_SIZE(hash_points), st.unreached, st.other_ops_runs,
-	       st.resizes);
+	stall_print(stdout, "hash", ARRAY_SIZE(hash_points), &st);
 	assert_int_equal(ret, 0);
 	assert_true(st.reached > 0);
 }

@@ -4,8 +4,15 @@
  * workers record violations, the main thread asserts invariants (nothing
  * lost, nothing duplicated, exact counts) after joining them.
  *
+ * Tests (a) and (b) also run with random delays at every stall point
+ * (support/stall.h: a yield or a 50 us sleep inside update, delete and
+ * migration steps), so that threads are preempted between the atomic
+ * steps of an operation far more often than the scheduler alone would.
+ *
  * Full counts in the plain build; RSZ_TEST_SCALE < 1 (sanitizers) scales
- * them down with test_scaled().
+ * them down with test_scaled(), and RSZ_TEST_SCALE=100 (`tools/dev long')
+ * runs them a hundred times longer. Each test prints the operations and
+ * resizes it did.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +25,11 @@
 #include <urcu/urcu-memb.h>
 
 #include "hashtest.h"
+#include "stall.h"
+
+/* A yield at one stall-point hit in DELAY_ONE_IN, a 50 us sleep at one in
+ * 8 * DELAY_ONE_IN. */
+#define DELAY_ONE_IN 64
 
 #define FL (&urcu_memb_flavor)
 
@@ -261,18 +273,27 @@ static uint64_t sum(const uint64_t *a, int n)
 	return s;
 }
 
-static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **state)
+static void stable_keys(struct env *e, bool delays)
 {
-	struct env *e = *state;
 	struct run r = { .stable = 1000, .big = 32768, .small = 4096 };
 	enum { READERS = 3, WRITERS = 2 };
 	struct worker rd[READERS], wr[WRITERS], rs;
-	uint64_t want_lookups = test_scaled(100000000, 200000);
-	uint64_t want_resizes = test_scaled(1000, 20);
-	double t0 = now(), deadline = t0 + 600;
+	/*
+	 * With delays the run is timed instead (at least two grows and two
+	 * shrinks): a migration passes a stall point per slot, and a yield
+	 * with more runnable threads than cores costs up to a time slice, so
+	 * what a count of resizes costs depends on the machine's load (one
+	 * run did 100 in 1.7 s, the next in 128 s).
+	 */
+	uint64_t want_lookups = delays ? 1 : test_scaled(100000000, 200000);
+	uint64_t want_resizes = delays ? 2 : test_scaled(1000, 20);
+	double t0 = now(), deadline = t0 + 600 * (test_scale() > 1 ? test_scale() : 1);
+	double until = t0 + (delays ? (double)test_scaled(8, 1) : 0);
 	struct rsz_hash_stat st;
 
 	r.h = mk(e, 0, 1024, 0);
+	if (delays)
+		stall_delays_begin(DELAY_ONE_IN);
 	for (uint64_t k = 0; k < r.stable; k++)
 		assert_int_equal(ins(r.h, k, RSZ_NOEXIST), 0);
 	for (int i = 0; i < READERS; i++)
@@ -282,7 +303,7 @@ static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **
 	start(&rs, &r, 0, resizer);
 	for (;;) {
 		st = hstat(r.h);
-		if (sum(r.lookups, READERS) >= want_lookups &&
+		if (sum(r.lookups, READERS) >= want_lookups && now() >= until &&
 		    st.nr_grow >= want_resizes && st.nr_shrink >= want_resizes)
 			break;
 		if (now() > deadline || test_failures.count)
@@ -295,10 +316,14 @@ static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **
 	for (int i = 0; i < WRITERS; i++)
 		pthread_join(wr[i].t, NULL);
 	pthread_join(rs.t, NULL);
+	if (delays)
+		stall_delays_end(stdout, "(a)");
 	st = hstat(r.h);
-	print_message("(a) %.1f s: %llu lookups by %d readers, %llu grows, %llu shrinks, "
-		      "%llu resizer cycles\n", now() - t0,
+	print_message("(a)%s %.1f s: %llu lookups by %d readers, %llu writer updates, %llu "
+		      "grows, %llu shrinks, %llu resizer cycles\n", delays ? " with delays" : "",
+		      now() - t0,
 		      (unsigned long long)sum(r.lookups, READERS), READERS,
+		      (unsigned long long)sum(r.created, WRITERS),
 		      (unsigned long long)st.nr_grow, (unsigned long long)st.nr_shrink,
 		      (unsigned long long)r.cycles);
 	ASSERT_NO_RECORDS();
@@ -317,6 +342,16 @@ static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **
 	rsz_hash_destroy(r.h);
 	e->h = NULL;
 	assert_int_equal(rel_calls(&e->rel), r.stable + sum(r.created, WRITERS));
+}
+
+static void readers_never_miss_stable_keys_while_writers_and_resizer_run(void **state)
+{
+	stable_keys(*state, false);
+}
+
+static void readers_never_miss_stable_keys_with_random_delays(void **state)
+{
+	stable_keys(*state, true);
 }
 
 /* ---- (b) in-place increments survive resizes ----------------------------- */
@@ -858,6 +893,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(readers_never_miss_stable_keys_while_writers_and_resizer_run),
+		T(readers_never_miss_stable_keys_with_random_delays),
 		T(in_place_increments_are_never_lost_across_resizes),
 		T(prealloc_in_place_increments_are_never_lost_across_resizes),
 		T(replace_is_atomic_for_readers),

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -61,6 +63,16 @@ void lfalloc_fini(struct lfalloc *a)
 	if (a->base)
 		munmap(a->base, a->size);
 	a->base = NULL;
+}
+
+int lfalloc_fini_checked(struct lfalloc *a, char *msg, size_t len)
+{
+	uint64_t live = __atomic_load_n(&a->live_blocks, __ATOMIC_RELAXED);
+
+	if (live && msg)
+		snprintf(msg, len, "%" PRIu64 " blocks live after destroy", live);
+	lfalloc_fini(a);
+	return live ? -1 : 0;
 }
 
 /* The free list's link lives in the block's first word; it is read while

@@ -37,6 +37,9 @@ struct lfalloc {
  * uses it. */
 int lfalloc_init(struct lfalloc *a, size_t arena_bytes);
 void lfalloc_fini(struct lfalloc *a);
+/* lfalloc_fini() once the structure using @a is destroyed: 0, or -1 if
+ * blocks are still live (leaked), said in @msg unless it is NULL. */
+int lfalloc_fini_checked(struct lfalloc *a, char *msg, size_t len);
 void *lfalloc_alloc(struct lfalloc *a, size_t size, size_t align);
 void lfalloc_free(struct lfalloc *a, void *p);
 

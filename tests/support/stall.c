@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static struct {
 	uint64_t hits[STALL_MAX_POINTS];
 	size_t n;
 	const char *seen[STALL_MAX_POINTS];
+	uint64_t seen_hits[STALL_MAX_POINTS];	/* every point, for the stress reports */
 	const char *armed_name;
 	int armed_id;
 	unsigned int arm_state;
@@ -38,11 +40,14 @@ static void note_seen(const char *point)
 
 			if (__atomic_compare_exchange_n(&st.seen[i], &none, point, false,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-				return;
-			s = none;
+				s = point;
+			else
+				s = none;
 		}
-		if (s == point || !strcmp(s, point))
+		if (s == point || !strcmp(s, point)) {
+			__atomic_add_fetch(&st.seen_hits[i], 1, __ATOMIC_RELAXED);
 			return;
+		}
 	}
 }
 
@@ -168,6 +173,31 @@ void stall_release(void)
 void stall_set_delay(unsigned int one_in)
 {
 	__atomic_store_n(&st.delay, one_in, __ATOMIC_RELAXED);
+}
+
+void stall_delays_begin(unsigned int one_in)
+{
+	stall_install(NULL, 0);
+	stall_set_delay(one_in);
+}
+
+size_t stall_delays_end(FILE *out, const char *name)
+{
+	size_t n = 0;
+	uint64_t total = 0;
+
+	stall_set_delay(0);
+	stall_uninstall();
+	/* Atomics: a hook call that began before the uninstall may still be
+	 * counting in another thread (rsz's worker, liburcu's). */
+	for (; n < STALL_MAX_POINTS && __atomic_load_n(&st.seen[n], __ATOMIC_ACQUIRE); n++)
+		total += __atomic_load_n(&st.seen_hits[n], __ATOMIC_RELAXED);
+	fprintf(out, "%s: random delays at %zu points, %" PRIu64 " hits:", name, n, total);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %s %" PRIu64 "%s", __atomic_load_n(&st.seen[i], __ATOMIC_ACQUIRE),
+			__atomic_load_n(&st.seen_hits[i], __ATOMIC_RELAXED), i + 1 < n ? "," : "");
+	fprintf(out, "\n");
+	return n;
 }
 
 /* ---- the driver ------------------------------------------------------------ */
@@ -313,4 +343,13 @@ int stall_run(const struct stall_scenario *s, bool require_all,
 		}
 	}
 	return ret;
+}
+
+void stall_print(FILE *out, const char *name, size_t npoints,
+		 const struct stall_stats *figures)
+{
+	fprintf(out, "stall %s: parked at %u of %zu points (%u not reached); others finished "
+		"in %" PRIu64 " runs, the resize step passed in %" PRIu64 " runs while parked\n",
+		name, figures->reached, npoints, figures->unreached, figures->other_ops_runs,
+		figures->resizes);
 }

@@ -43,6 +43,13 @@ void stall_release(void);
  * stress tests. */
 void stall_set_delay(unsigned int one_in);
 
+/* For a stress test: install the hook with random delays (1/@one_in, as
+ * above) at every point, from now until stall_delays_end(), which
+ * uninstalls it, prints every point hit with its count on one line, and
+ * returns how many points were hit. */
+void stall_delays_begin(unsigned int one_in);
+size_t stall_delays_end(FILE *out, const char *name);
+
 /*
  * The driver: for each point in turn, park a victim thread there while
  * @nothers threads each complete their fixed operations and (if @resize
@@ -78,5 +85,8 @@ struct stall_stats {
  * victim never reaches is a failure too. */
 int stall_run(const struct stall_scenario *s, bool require_all,
 	      struct stall_stats *st, FILE *out);
+/* One line of figures for the log, as docs/reliability.md quotes them. */
+void stall_print(FILE *out, const char *name, size_t npoints,
+		 const struct stall_stats *figures);
 
 #endif /* RSZ_STALL_H */
