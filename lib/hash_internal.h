@@ -136,16 +136,17 @@ struct rsz_htab {
 	uint64_t *chunk_bits;	/* done bit per chunk, set exactly once */
 	struct rsz_rcu_head rcu;
 	struct rsz_hash *map;
-	/* The migration into this table reserved `slack' slots of `used' for
-	 * inserts into `prev' after its `used' was prev_used0; finish() gives
-	 * back what they did not take (htab_start_migration()). */
-	uint64_t prev_used0, slack;
+	/* The migration into this table held back room in `budget' for the
+	 * inserts into `prev' after its `used' was prev_used0; until
+	 * give_back_slack() counts them, slack_pending is 1. */
+	uint64_t prev_used0, slack_pending;
 
 	uint64_t used __rsz_cacheline_aligned; /* slots taken or promised: inserts, tombs, copies to come */
-	/* What inserts may take `used' up to: max_used, lowered while a
-	 * migration from this table is being set up (htab_start_migration()),
-	 * so that the copies its new table must take are known. Low 48 bits:
-	 * the cap; high 16: how many set-ups hold it lowered. */
+	/* What inserts may take `used' up to: max_used, but held lower by a
+	 * migration from this table from its set-up on, so that the copies
+	 * its new table must take are known, and in a new table until the
+	 * copies not yet reserved are (htab_start_migration()). Low 48 bits:
+	 * the cap; high 16: how many hold it lowered. */
 	uint64_t budget;
 
 	uint64_t slots[] __rsz_cacheline_aligned;

@@ -233,23 +233,63 @@ void htab_migrate_key(struct rsz_hash *h, struct rsz_htab *old, uint64_t hash)
 	}
 }
 
+/* Lower @t's insert budget to at most @cap, and hold it there. */
+static void budget_hold(struct rsz_htab *t, uint64_t cap)
+{
+	uint64_t b = READ_ONCE(t->budget), nb;
+
+	do {
+		nb = (b & ~HTAB_BUDGET_CAP) + HTAB_BUDGET_HOLDER;
+		nb |= (b & HTAB_BUDGET_CAP) < cap ? (b & HTAB_BUDGET_CAP) : cap;
+	} while (!try_cmpxchg(&t->budget, &b, nb));
+}
+
+/* Let go of a hold; the last one gives the full budget back. */
+static void budget_release(struct rsz_htab *t)
+{
+	uint64_t b = READ_ONCE(t->budget), nb;
+
+	do {
+		nb = b - HTAB_BUDGET_HOLDER;
+		if (nb < HTAB_BUDGET_HOLDER)
+			nb = t->max_used;
+	} while (!try_cmpxchg(&t->budget, &b, nb));
+}
+
+/*
+ * The new table @n of a migration from @old: reserve in `used' the copies
+ * of the inserts @old took since its set-up held it, and lift the hold
+ * that kept room for them. Once, by whoever comes first: the set-up right
+ * after publishing (so that inserts racing the migration get the room), or
+ * finish(), before a migration from @n can start (I6). If the set-up
+ * comes first, inserts into @old still to come are those of threads that
+ * read it before it was published: one each. The add only ever raises
+ * `used', and the release only lifts the cap if no set-up of a migration
+ * from @n holds it too: so however late it lands, no bound of such a
+ * set-up breaks.
+ */
+static void give_back_slack(struct rsz_htab *old, struct rsz_htab *n)
+{
+	int64_t took;
+
+	if (!xchg(&n->slack_pending, 0))
+		return;
+	RSZ_STALL_POINT("hash.migrate.slack_claimed");
+	/* Undone reservations can make it negative: none taken then. */
+	took = (int64_t)(READ_ONCE(old->used) - n->prev_used0);
+	if (took > 0)
+		atomic_add_return_relaxed(&n->used, (uint64_t)took);
+	budget_release(n);
+}
+
 static void finish(struct rsz_hash *h, struct rsz_htab *old)
 {
 	struct rsz_htab *new = rsz_dereference(old->next);
 	struct rsz_htab *x = old;
-	int64_t took = (int64_t)(READ_ONCE(old->used) - new->prev_used0);
 
 	/* Publish the new table if its starter stalled before doing so. */
 	try_cmpxchg(&h->tbl, &x, new);
-	/*
-	 * Give back the slack that inserts into @old did not take. Here, by
-	 * the one thread that finishes, before prev is cleared: no migration
-	 * from @new has started (I6), so none sized itself on the slack.
-	 * @old is frozen, so its `used' is final but for reservations still
-	 * being undone (counted as taken: the error is on the safe side).
-	 * Undone reservations can make `took' negative: none taken then.
-	 */
-	atomic_add_return_relaxed(&new->used, (uint64_t)(took > 0 ? took : 0) - new->slack);
+	give_back_slack(old, new);
 	/* Release: whoever sees prev == NULL sees every confirmation. */
 	smp_store_release(&new->prev, NULL);
 	hash_migration_done(h, old, new);
@@ -321,41 +361,19 @@ void htab_finish_migration(struct rsz_hash *h, struct rsz_htab *old)
 	}
 }
 
-/* Lower @t's insert budget to at most @cap, and hold it there. */
-static void budget_hold(struct rsz_htab *t, uint64_t cap)
-{
-	uint64_t b = READ_ONCE(t->budget), nb;
-
-	do {
-		nb = (b & ~HTAB_BUDGET_CAP) + HTAB_BUDGET_HOLDER;
-		nb |= (b & HTAB_BUDGET_CAP) < cap ? (b & HTAB_BUDGET_CAP) : cap;
-	} while (!try_cmpxchg(&t->budget, &b, nb));
-}
-
-/* Let go of a hold; the last one gives the full budget back. */
-static void budget_release(struct rsz_htab *t)
-{
-	uint64_t b = READ_ONCE(t->budget), nb;
-
-	do {
-		nb = b - HTAB_BUDGET_HOLDER;
-		if (nb < HTAB_BUDGET_HOLDER)
-			nb = t->max_used;
-	} while (!try_cmpxchg(&t->budget, &b, nb));
-}
-
 /*
  * Every live element of @t is copied, and copies cannot fail, so the new
  * table must be sized, and its `used' reserved, for every element @t will
  * hold when its slots freeze, while inserts into @t go on until the new
  * table is published (a thread stopped here must not stop them: that
  * would be a lock). So, with the new table allocated, @t's budget is held
- * at `used' plus a slack that the new table has room for; the count read
- * after that, plus the slack, bounds what can be in @t; the table is
- * published at once, and finish() gives back the slack those inserts did
- * not take. The hold spans a few instructions, never an allocation. What
- * the bound leaves out is an insert or an undone reservation per thread
- * around the hold (docs/design.md 3.2).
+ * at `used' plus a slack; the count read after that, plus the slack,
+ * bounds what can be in @t. The new table reserves the count in `used'
+ * and holds its own budget a slack below max_used, and is published at
+ * once; then give_back_slack() counts the inserts @t took meanwhile and
+ * lifts that hold. The hold on @t spans a few instructions, never an
+ * allocation. What the bound leaves out is an insert or an undone
+ * reservation per thread around the hold (docs/design.md 3.2).
  */
 int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 {
@@ -397,18 +415,21 @@ int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 	RSZ_STALL_POINT("hash.migrate.budget_held");
 	n->prev = t;
 	n->prev_used0 = used0;
-	n->slack = slack;
-	/* Copies do not reserve `used' (they must not fail): their slots
-	 * are reserved here, so that inserts racing the migration stop at
-	 * max_used with room left for every copy. */
-	n->used = count + slack;
+	n->slack_pending = 1;
+	/* Copies do not reserve `used' (they must not fail): those of the
+	 * counted elements are reserved here, those of inserts into @t from
+	 * now on by holding the slack back, so that inserts racing the
+	 * migration stop with room left for every copy. */
+	n->used = count;
+	n->budget = HTAB_BUDGET_HOLDER | (n->max_used - slack);
 	/* Seq-cst: the new table's contents and prev are visible to anyone
-	 * who finds it through t->next. The hold stays: @t is done. */
+	 * who finds it through t->next. The hold on @t stays: @t is done. */
 	if (!try_cmpxchg(&t->next, &x, n)) {
 		budget_release(t);
 		err = -EBUSY;
 		goto out_free;
 	}
+	give_back_slack(t, n);
 	RSZ_STALL_POINT("hash.migrate.before_publish");
 	x = t;
 	try_cmpxchg(&h->tbl, &x, n);

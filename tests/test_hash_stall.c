@@ -36,6 +36,7 @@ static const char *const hash_points[] = {
 	"hash.migrate.after_pending",
 	"hash.migrate.chunk_done",
 	"hash.migrate.budget_held",
+	"hash.migrate.slack_claimed",
 	"hash.migrate.before_publish",
 };
 
@@ -266,11 +267,79 @@ static void inserts_past_the_slack_while_a_shrink_is_parked_never_overrun_it(voi
 	inserts_while_a_shrink_is_parked(3000);
 }
 
+/*
+ * The set-up that published a grow is parked after claiming the give-back
+ * of its slack, before applying it: another thread finishes the grow, then
+ * shrinks the map (a migration from the grow's table) and inserts, while
+ * the give-back is still to land. When it lands it must break nothing:
+ * every key present, counts exact. (A version that subtracted the slack
+ * from `used' there let a later migration's table overflow.)
+ */
+static void *parked_grow(void *arg)
+{
+	struct shrinker *s = arg;
+	rsz_flavor_t f = rsz_default_flavor();
+
+	f->register_thread();
+	stall_set_thread(1);
+	s->ret = rsz_hash_grow(s->h, 8000, RSZ_GROW_WAIT);
+	f->unregister_thread();
+	return NULL;
+}
+
+static void a_late_give_back_of_the_slack_breaks_no_later_migration(void **state)
+{
+	static const char *const point[] = { "hash.migrate.slack_claimed" };
+	RSZ_OPTS(rsz_hash_opts, o, .key_size = 8, .value_size = 8, .initial_entries = 64,
+		 .flags = RSZ_F_MANUAL);
+	rsz_flavor_t f = rsz_default_flavor();
+	struct shrinker s = { 0 };
+	struct rsz_hash_stat st;
+	pthread_t t;
+	uint64_t k;
+
+	(void)state;
+	f->register_thread();
+	s.h = rsz_hash_new(&o);
+	assert_non_null(s.h);
+	for (k = 0; k < 1000; k++)
+		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
+	stall_install(point, 1);
+	stall_set_thread(0);
+	stall_arm(point[0], 1);
+	assert_int_equal(pthread_create(&t, NULL, parked_grow, &s), 0);
+	assert_true(stall_wait_parked(20000));
+	assert_int_equal(rsz_hash_grow(s.h, 8000, RSZ_GROW_WAIT), 0);
+	assert_int_equal(rsz_hash_shrink(s.h, RSZ_GROW_WAIT), 0);
+	for (k = 1000; k < 4000; k++)
+		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
+	stall_release();
+	pthread_join(t, NULL);
+	stall_uninstall();
+	assert_int_equal(s.ret, 0);
+	for (k = 4000; k < 6000; k++)
+		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
+	assert_int_equal(rsz_hash_shrink(s.h, RSZ_GROW_WAIT), 0);
+	rsz_hash_stat(s.h, &st, sizeof(st));
+	assert_int_equal(st.count, 6000);
+	f->read_lock();
+	for (k = 0; k < 6000; k++) {
+		uint64_t *p = rsz_hash_lookup(s.h, &k);
+
+		if (!p || *p != k)
+			fail_msg("key %" PRIu64 ": %s", k, p ? "wrong value" : "missing");
+	}
+	f->read_unlock();
+	rsz_hash_destroy(s.h);
+	f->unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(inserts_under_the_slack_while_a_shrink_is_parked_all_get_copied),
 		cmocka_unit_test(inserts_past_the_slack_while_a_shrink_is_parked_never_overrun_it),
+		cmocka_unit_test(a_late_give_back_of_the_slack_breaks_no_later_migration),
 		cmocka_unit_test(others_finish_and_resizes_complete_with_a_thread_parked),
 	};
 
