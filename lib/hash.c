@@ -954,9 +954,12 @@ static bool table_fits_pool(struct rsz_hash *h, struct rsz_htab *t, uint64_t poo
 	uint64_t count = READ_ONCE(h->count), used = READ_ONCE(t->used);
 	uint64_t inserts = pool_cap > count ? pool_cap - count : 0;
 	uint64_t tombs = used > count ? used - count : 0;
+	/* The cap inserts see: a hold left by a stopped migration set-up
+	 * makes the table unfit, so that the worker migrates it. */
+	uint64_t cap = READ_ONCE(t->budget) & HTAB_BUDGET_CAP;
 
 	return htab_capacity(t) >= pool_table_capacity(h, pool_cap) &&
-	       used <= t->max_used && t->max_used - used >= inserts &&
+	       used <= cap && cap - used >= inserts &&
 	       tombs <= t->max_used / 4;
 }
 

@@ -174,12 +174,14 @@ again:
 	}
 	/*
 	 * No EMPTY slot in the whole new table. Its non-empty slots are at
-	 * most its `used' (htab_start_migration() reserved every copy, inserts
-	 * and so tombstones reserve their own) plus one insert per thread
-	 * that read the old table's budget or the old table itself just
-	 * before the new one was published: three quarters of the home slots
-	 * plus that, against a quarter of them and the overflow area left
-	 * free. Only broken sizing lands here.
+	 * most its cap (htab_start_migration() reserved the counted copies
+	 * in `used' and held room below the cap for the rest until
+	 * give_back_slack() counts them; inserts and so tombstones reserve
+	 * their own) plus one insert per thread that read the old table's
+	 * budget or the old table itself just before the new one was
+	 * published: three quarters of the home slots plus that, against a
+	 * quarter of them and the overflow area left free. Only broken
+	 * sizing lands here.
 	 */
 	RSZ_WARN_ON(true);
 	return false;
@@ -266,7 +268,11 @@ static void budget_release(struct rsz_htab *t)
  * read it before it was published: one each. The add only ever raises
  * `used', and the release only lifts the cap if no set-up of a migration
  * from @n holds it too: so however late it lands, no bound of such a
- * set-up breaks.
+ * set-up breaks (if it lands during one, the add is counted by that
+ * set-up as inserts into @n: over-reserved, never under). A thread
+ * stopped between the claim and the release leaves @n's cap lowered:
+ * inserts then find @n full and migrate it (default mode; the worker for
+ * PREALLOC, whose fit check reads the cap).
  */
 static void give_back_slack(struct rsz_htab *old, struct rsz_htab *n)
 {
@@ -275,8 +281,10 @@ static void give_back_slack(struct rsz_htab *old, struct rsz_htab *n)
 	if (!xchg(&n->slack_pending, 0))
 		return;
 	RSZ_STALL_POINT("hash.migrate.slack_claimed");
-	/* Undone reservations can make it negative: none taken then. */
-	took = (int64_t)(READ_ONCE(old->used) - n->prev_used0);
+	/* Seq-cst, after the seq-cst CAS that published @n: an insert
+	 * that missed @n (it loads next after its `used' RMW) is seen here.
+	 * Undone reservations can make it negative: none taken then. */
+	took = (int64_t)(__atomic_load_n(&old->used, __ATOMIC_SEQ_CST) - n->prev_used0);
 	if (took > 0)
 		atomic_add_return_relaxed(&n->used, (uint64_t)took);
 	budget_release(n);
