@@ -200,6 +200,27 @@ struct shrinker {
 	int ret;
 };
 
+/* @h holds exactly keys 0..@n-1, each with itself as value: check, then
+ * destroy it and unregister the calling thread. */
+static void destroy_holding_exactly(struct rsz_hash *h, uint64_t n)
+{
+	rsz_flavor_t f = rsz_default_flavor();
+	struct rsz_hash_stat st;
+
+	rsz_hash_stat(h, &st, sizeof(st));
+	assert_int_equal(st.count, n);
+	f->read_lock();
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t *p = rsz_hash_lookup(h, &k);
+
+		if (!p || *p != k)
+			fail_msg("key %" PRIu64 ": %s", k, p ? "wrong value" : "missing");
+	}
+	f->read_unlock();
+	rsz_hash_destroy(h);
+	f->unregister_thread();
+}
+
 static void *parked_shrink(void *arg)
 {
 	struct shrinker *s = arg;
@@ -220,7 +241,6 @@ static void inserts_while_a_shrink_is_parked(uint64_t inserts)
 	rsz_flavor_t f = rsz_default_flavor();
 	uint64_t k, total = 300 + inserts;
 	struct shrinker s = { 0 };
-	struct rsz_hash_stat st;
 	pthread_t t;
 
 	f->register_thread();
@@ -241,18 +261,7 @@ static void inserts_while_a_shrink_is_parked(uint64_t inserts)
 	stall_uninstall();
 	assert_int_equal(s.ret, 0);
 	assert_int_equal(rsz_hash_maintain(s.h), 0);
-	rsz_hash_stat(s.h, &st, sizeof(st));
-	assert_int_equal(st.count, total);
-	f->read_lock();
-	for (k = 0; k < total; k++) {
-		uint64_t *p = rsz_hash_lookup(s.h, &k);
-
-		if (!p || *p != k)
-			fail_msg("key %" PRIu64 ": %s", k, p ? "wrong value" : "missing");
-	}
-	f->read_unlock();
-	rsz_hash_destroy(s.h);
-	f->unregister_thread();
+	destroy_holding_exactly(s.h, total);
 }
 
 static void inserts_under_the_slack_while_a_shrink_is_parked_all_get_copied(void **state)
@@ -294,7 +303,6 @@ static void a_late_give_back_of_the_slack_breaks_no_later_migration(void **state
 		 .flags = RSZ_F_MANUAL);
 	rsz_flavor_t f = rsz_default_flavor();
 	struct shrinker s = { 0 };
-	struct rsz_hash_stat st;
 	pthread_t t;
 	uint64_t k;
 
@@ -320,18 +328,7 @@ static void a_late_give_back_of_the_slack_breaks_no_later_migration(void **state
 	for (k = 4000; k < 6000; k++)
 		assert_int_equal(rsz_hash_update(s.h, &k, &k, RSZ_NOEXIST), 0);
 	assert_int_equal(rsz_hash_shrink(s.h, RSZ_GROW_WAIT), 0);
-	rsz_hash_stat(s.h, &st, sizeof(st));
-	assert_int_equal(st.count, 6000);
-	f->read_lock();
-	for (k = 0; k < 6000; k++) {
-		uint64_t *p = rsz_hash_lookup(s.h, &k);
-
-		if (!p || *p != k)
-			fail_msg("key %" PRIu64 ": %s", k, p ? "wrong value" : "missing");
-	}
-	f->read_unlock();
-	rsz_hash_destroy(s.h);
-	f->unregister_thread();
+	destroy_holding_exactly(s.h, 6000);
 }
 
 int main(void)
