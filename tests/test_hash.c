@@ -18,85 +18,11 @@
 
 #include <urcu/urcu-memb.h>
 
+#define FL (&urcu_memb_flavor)
 #include "hashtest.h"
 #include "hash_internal.h"
 
-#define FL (&urcu_memb_flavor)
-
 /* ---- fixtures ----------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	urcu_memb_register_thread();
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	urcu_memb_unregister_thread();
-	return 0;
-}
-
-static int env_setup(void **state)
-{
-	struct env *e = env_new(FL);
-
-	if (!e)
-		return -1;
-	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
-	test_failures.count = 0;
-	*state = e;
-	return 0;
-}
-
-/* destroy gives back every byte and calls release once per element left. */
-static int env_teardown(void **state)
-{
-	struct env *e = *state;
-	struct rsz_mem_stat ms;
-
-	if (e->h) {
-		rsz_hash_destroy(e->h);
-		e->h = NULL;
-	}
-	ms = mem_stat_of(e->mem);
-	assert_int_equal(ms.usage, 0);
-	assert_int_equal(ms.deferred, 0);
-	assert_int_equal(test_alloc_live(&e->ta), 0);
-	assert_int_equal(e->ta.live_blocks, 0);
-	assert_int_equal(e->rel.bad_key, 0);
-	assert_int_equal(rsz_mem_destroy(e->mem), 0);
-	free(e);
-	return 0;
-}
-
-static struct rsz_hash *mk(struct env *e, uint32_t flags, uint64_t initial, uint64_t max)
-{
-	struct rsz_hash_opts o = env_opts(e, flags, initial, max);
-
-	e->h = rsz_hash_new(&o);
-	assert_non_null(e->h);
-	return e->h;
-}
-
-/* Quiescent accounting: what the map says it holds, what the counter was
- * charged and what the allocator really holds are one number. */
-static void assert_exact_accounting(struct env *e)
-{
-	struct rsz_hash_stat st;
-	struct rsz_mem_stat ms;
-
-	quiesce(e, e->h);
-	st = hstat(e->h);
-	ms = mem_stat_of(e->mem);
-	assert_int_equal(st.mem_bytes, test_alloc_live(&e->ta));
-	assert_int_equal(ms.usage, test_alloc_live(&e->ta));
-	assert_int_equal(ms.deferred, 0);
-	assert_int_equal(st.grow_pending, 0);
-	assert_true(st.capacity >= st.count);
-}
 
 static void fill(struct rsz_hash *h, uint64_t from, uint64_t to)
 {

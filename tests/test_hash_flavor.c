@@ -38,9 +38,8 @@
 #error "define one of RSZ_TEST_FLAVOR_{MEMB,MB,QSBR,SIGNAL,BP}"
 #endif
 
-#include "hashtest.h"
-
 #define FL (&U(flavor))
+#include "hashtest.h"
 
 /* ThreadSanitizer and urcu-signal: synchronize_rcu never returns once the
  * call_rcu thread exists (toolchain-notes.md), so that pair is skipped. */
@@ -53,62 +52,6 @@ static bool flavor_unusable(void)
 #else
 	return false;
 #endif
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	U(register_thread)();
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	U(unregister_thread)();
-	return 0;
-}
-
-static int env_setup(void **state)
-{
-	struct env *e = env_new(FL);
-
-	if (!e)
-		return -1;
-	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
-	test_failures.count = 0;
-	*state = e;
-	return 0;
-}
-
-static int env_teardown(void **state)
-{
-	struct env *e = *state;
-
-	if (e->h) {
-		rsz_hash_destroy(e->h);
-		e->h = NULL;
-	}
-	assert_int_equal(mem_stat_of(e->mem).usage, 0);
-	assert_int_equal(test_alloc_live(&e->ta), 0);
-	assert_int_equal(e->rel.bad_key, 0);
-	assert_int_equal(rsz_mem_destroy(e->mem), 0);
-	free(e);
-	return 0;
-}
-
-static void assert_exact_accounting(struct env *e)
-{
-	struct rsz_hash_stat st;
-	struct rsz_mem_stat ms;
-
-	quiesce(e, e->h);
-	st = hstat(e->h);
-	ms = mem_stat_of(e->mem);
-	assert_int_equal(st.mem_bytes, test_alloc_live(&e->ta));
-	assert_int_equal(ms.usage, test_alloc_live(&e->ta));
-	assert_int_equal(ms.deferred, 0);
-	assert_int_equal(st.grow_pending, 0);
 }
 
 static void life_cycle(struct env *e, uint32_t flags)

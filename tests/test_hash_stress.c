@@ -24,83 +24,14 @@
 
 #include <urcu/urcu-memb.h>
 
+#define FL (&urcu_memb_flavor)
+#define HASHTEST_STRESS	/* keys beyond the release recorder's range */
 #include "hashtest.h"
 #include "stall.h"
 
 /* A yield at one stall-point hit in DELAY_ONE_IN, a 50 us sleep at one in
  * 8 * DELAY_ONE_IN. */
 #define DELAY_ONE_IN 64
-
-#define FL (&urcu_memb_flavor)
-
-static int group_setup(void **state)
-{
-	(void)state;
-	urcu_memb_register_thread();
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	urcu_memb_unregister_thread();
-	return 0;
-}
-
-static int env_setup(void **state)
-{
-	struct env *e = env_new(FL);
-
-	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
-	test_failures.count = 0;
-	if (!e)
-		return -1;
-	*state = e;
-	return 0;
-}
-
-static int env_teardown(void **state)
-{
-	struct env *e = *state;
-
-	if (e->h) {
-		rsz_hash_destroy(e->h);
-		e->h = NULL;
-	}
-	assert_int_equal(mem_stat_of(e->mem).usage, 0);
-	assert_int_equal(test_alloc_live(&e->ta), 0);
-	assert_int_equal(rsz_mem_destroy(e->mem), 0);
-	free(e);
-	return 0;
-}
-
-static struct rsz_hash *mk_opts(struct env *e, struct rsz_hash_opts *o)
-{
-	e->h = rsz_hash_new(o);
-	assert_non_null(e->h);
-	return e->h;
-}
-
-static struct rsz_hash *mk(struct env *e, uint32_t flags, uint64_t initial, uint64_t max)
-{
-	struct rsz_hash_opts o = env_opts(e, flags, initial, max);
-
-	return mk_opts(e, &o);
-}
-
-static void assert_exact_accounting(struct env *e)
-{
-	struct rsz_hash_stat st;
-	struct rsz_mem_stat ms;
-
-	quiesce(e, e->h);
-	st = hstat(e->h);
-	ms = mem_stat_of(e->mem);
-	assert_int_equal(st.mem_bytes, test_alloc_live(&e->ta));
-	assert_int_equal(ms.usage, test_alloc_live(&e->ta));
-	assert_int_equal(ms.deferred, 0);
-	assert_true(st.capacity >= st.count);
-}
 
 static double now(void)
 {

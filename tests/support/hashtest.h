@@ -173,4 +173,93 @@ static inline void wait_idle(struct rsz_hash *h)
 	}
 }
 
+/*
+ * Fixtures, for a file that defines FL (its flavor struct's address)
+ * before including this. HASHTEST_STRESS: the file's keys go beyond the
+ * release recorder's range, so its teardown does not check them.
+ */
+#ifdef FL
+static inline int group_setup(void **state)
+{
+	(void)state;
+	FL->register_thread();
+	return 0;
+}
+
+static inline int group_teardown(void **state)
+{
+	(void)state;
+	FL->unregister_thread();
+	return 0;
+}
+
+static inline int env_setup(void **state)
+{
+	struct env *e = env_new(FL);
+
+	if (!e)
+		return -1;
+	/* a test that failed before ASSERT_NO_RECORDS() leaves its records */
+	test_failures.count = 0;
+	*state = e;
+	return 0;
+}
+
+/* destroy gives back every byte and calls release once per element left. */
+static inline int env_teardown(void **state)
+{
+	struct env *e = *state;
+	struct rsz_mem_stat ms;
+
+	if (e->h) {
+		rsz_hash_destroy(e->h);
+		e->h = NULL;
+	}
+	ms = mem_stat_of(e->mem);
+	assert_int_equal(ms.usage, 0);
+	assert_int_equal(ms.deferred, 0);
+	assert_int_equal(test_alloc_live(&e->ta), 0);
+	assert_int_equal(e->ta.live_blocks, 0);
+#ifndef HASHTEST_STRESS
+	assert_int_equal(e->rel.bad_key, 0);
+#endif
+	assert_int_equal(rsz_mem_destroy(e->mem), 0);
+	free(e);
+	return 0;
+}
+
+static inline struct rsz_hash *mk_opts(struct env *e, struct rsz_hash_opts *o)
+{
+	e->h = rsz_hash_new(o);
+	assert_non_null(e->h);
+	return e->h;
+}
+
+static inline struct rsz_hash *mk(struct env *e, uint32_t flags, uint64_t initial, uint64_t max)
+{
+	struct rsz_hash_opts o = env_opts(e, flags, initial, max);
+
+	return mk_opts(e, &o);
+}
+
+/* Quiescent accounting: what the map says it holds, what the counter was
+ * charged and what the allocator really holds are one number. */
+static inline void assert_exact_accounting(struct env *e)
+{
+	struct rsz_hash_stat st;
+	struct rsz_mem_stat ms;
+
+	quiesce(e, e->h);
+	st = hstat(e->h);
+	ms = mem_stat_of(e->mem);
+	assert_int_equal(st.mem_bytes, test_alloc_live(&e->ta));
+	assert_int_equal(ms.usage, test_alloc_live(&e->ta));
+	assert_int_equal(ms.deferred, 0);
+#ifndef HASHTEST_STRESS
+	assert_int_equal(st.grow_pending, 0);
+#endif
+	assert_true(st.capacity >= st.count);
+}
+#endif /* FL */
+
 #endif /* RSZ_HASHTEST_H */
