@@ -108,9 +108,6 @@ static void every_allocation_and_limit_failure_leaves_accounts_exact(void **stat
 
 	(void)state;
 	ret = faultinj_run(&s, &st, stdout);
-	printf("faultinj kvmalloc: %" PRIu64 " allocation sites failed one by one, "
-	       "%" PRIu64 " steps at the limit, %" PRIu64 " operations hit\n",
-	       st.alloc_sites, st.limit_steps, st.injected);
 	assert_int_equal(ret, 0);
 	assert_int_equal(st.alloc_sites, NR_BLOCKS);
 	assert_int_equal(st.alloc_runs, NR_BLOCKS + 1);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "faultinj.h"
+#include "platform.h"
 
 /* A scenario with more allocation sites than this is a runaway. */
 #define FI_MAX_SITES 1000000
@@ -104,7 +105,7 @@ static int run_once(const struct faultinj_scenario *s, enum faultinj_mode mode,
 	return 0;
 }
 
-int faultinj_run(const struct faultinj_scenario *s, struct faultinj_stats *st, FILE *out)
+static int run_all(const struct faultinj_scenario *s, struct faultinj_stats *st, FILE *out)
 {
 	struct faultinj fi;
 	uint64_t k, steps;
@@ -144,4 +145,19 @@ int faultinj_run(const struct faultinj_scenario *s, struct faultinj_stats *st, F
 		st->injected += fi.injected;
 	}
 	return 0;
+}
+
+int faultinj_run(const struct faultinj_scenario *s, struct faultinj_stats *st, FILE *out)
+{
+	rsz_flavor_t f = rsz_default_flavor();
+	int ret;
+
+	f->register_thread();
+	ret = run_all(s, st, out);
+	f->unregister_thread();
+	if (!ret)
+		fprintf(out, "faultinj %s: %" PRIu64 " allocation sites failed one by one, %" PRIu64
+			" steps at the limit, %" PRIu64 " operations hit\n",
+			s->name, st->alloc_sites, st->limit_steps, st->injected);
+	return ret;
 }

@@ -73,7 +73,9 @@ struct faultinj_stats {
 	uint64_t injected;	/* operations hit by a failure, over all runs */
 };
 
-/* Run every injection; 0 or -1 with the first violation printed. */
+/* Run every injection, with the calling thread registered with rsz's
+ * default flavor; 0 with a summary line printed, or -1 with the first
+ * violation printed. */
 int faultinj_run(const struct faultinj_scenario *s, struct faultinj_stats *st, FILE *out);
 
 #endif /* RSZ_FAULTINJ_H */
