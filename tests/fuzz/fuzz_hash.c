@@ -6,7 +6,9 @@
  * test covers 10^6), whether max_entries caps it, RSZ_F_SHRINK and
  * initial_entries; then each operation is 13 bytes: kind, and three
  * little-endian 32-bit arguments. A disagreement aborts with the
- * operation and the difference printed.
+ * operation and the difference printed. The map uses test_inline_flavor():
+ * its RCU callbacks run in barrier() (which destroy calls) after a grace
+ * period, not in liburcu's call_rcu thread, which sleeps 10 ms per batch.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "fuzz_op.h"
 #include "hash_model.h"
 #include "platform.h"
+#include "testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		registered = 1;
 	}
 	m = hash_model_new(ranges[data[0] & 3], data[0] & 4, (data[0] >> 3) & 15,
-			   data[0] & 128);
+			   data[0] & 128, test_inline_flavor());
 	if (!m)
 		return 0;
 	for (size_t off = 1; off + FUZZ_OP_BYTES <= size; off += FUZZ_OP_BYTES) {

@@ -28,9 +28,11 @@ struct hmodel {
 	uint64_t *val;		/* per key; valid if present */
 	unsigned char *present;
 	unsigned char *seen;	/* scratch for walks */
+	rsz_flavor_t flavor;
 };
 
-void *hash_model_new(uint64_t range, bool capped, uint64_t initial, bool shrink)
+void *hash_model_new(uint64_t range, bool capped, uint64_t initial, bool shrink,
+		     rsz_flavor_t flavor)
 {
 	struct hmodel *m = calloc(1, sizeof(*m));
 	RSZ_OPTS(rsz_hash_opts, o, .key_size = 8, .value_size = 8,
@@ -50,6 +52,8 @@ void *hash_model_new(uint64_t range, bool capped, uint64_t initial, bool shrink)
 	m->mem = rsz_mem_new(NULL, RSZ_MEM_UNLIMITED);
 	o.mem = m->mem;
 	o.allocator = &m->ta.ops;
+	m->flavor = flavor ? flavor : rsz_default_flavor();
+	o.flavor = m->flavor;
 	m->h = m->mem ? rsz_hash_new(&o) : NULL;
 	m->val = calloc(m->range, sizeof(*m->val));
 	m->present = calloc(m->range, 1);
@@ -76,7 +80,7 @@ static void *h_setup(void *ctx, uint64_t seed)
 
 	(void)ctx;
 	return hash_model_new(ranges[prop_seed_cfg(seed, 1) % 3], prop_seed_cfg(seed, 2) % 2,
-			      prop_seed_cfg(seed, 3) % 65, prop_seed_cfg(seed, 4) % 3 == 0);
+			      prop_seed_cfg(seed, 3) % 65, prop_seed_cfg(seed, 4) % 3 == 0, NULL);
 }
 
 static struct rsz_hash_stat stat_of(struct hmodel *m)
@@ -137,7 +141,7 @@ static int h_walk(struct hmodel *m, char *msg, size_t len)
 int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len)
 {
 	struct hmodel *m = state;
-	rsz_flavor_t f = rsz_default_flavor();
+	rsz_flavor_t f = m->flavor;
 	uint64_t key = op->arg[0] % m->range, v = op->arg[1] | 1, out;
 	int ret, want;
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "platform.h"
 #include "prop.h"
 
 enum hkind {
@@ -31,9 +32,10 @@ enum hkind {
 extern const struct prop hash_model_prop;
 
 /* A map and its model: keys 0 .. range-1; @capped: max_entries is
- * min(range, 4096). The caller is a registered thread of the default
- * flavor. NULL on failure. */
-void *hash_model_new(uint64_t range, bool capped, uint64_t initial, bool shrink);
+ * min(range, 4096); @flavor NULL: rsz's default, urcu-memb, of which the
+ * caller is a registered thread. NULL on failure. */
+void *hash_model_new(uint64_t range, bool capped, uint64_t initial, bool shrink,
+		     rsz_flavor_t flavor);
 /* One step: 0, or -1 with what disagreed in @msg. */
 int hash_model_step(void *state, const struct prop_op *op, char *msg, size_t len);
 /* Destroy; -1 with @msg if anything leaked. */

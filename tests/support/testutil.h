@@ -90,12 +90,12 @@ bool test_fork_unsupported(void);
 int test_child_signal(void (*fn)(void *arg), void *arg);
 
 /* urcu-memb, except that call_rcu() waits for a grace period itself and
- * runs the callback in the caller, and barrier() has nothing left to wait
- * for. For single-threaded fuzzing: liburcu's call_rcu thread sleeps 10 ms
- * after every batch, so a barrier (every destroy has one) would cost more
- * than the rest of an input. Grace periods stay real (memb's
- * synchronize_rcu). call_rcu() inside a read-side section would wait for
- * itself: it aborts instead. */
+ * runs the callback in the caller, or, called inside a read-side section
+ * (where that wait would never end), queues it for barrier(), which runs
+ * the queue after a grace period. For single-threaded fuzzing: liburcu's
+ * call_rcu thread sleeps 10 ms after every batch, so a barrier (every
+ * destroy has one) would cost more than the rest of an input. Grace
+ * periods stay real (memb's synchronize_rcu). */
 const struct rcu_flavor_struct *test_inline_flavor(void);
 
 /* xorshift64*: deterministic per-thread randomness. */
