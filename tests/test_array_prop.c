@@ -44,7 +44,6 @@ static void array_matches_the_model(void **state)
 	FLAVOR->register_thread();
 	ret = prop_check(&array_model_prop, nops, ARRAY_PROP_SEEDS, &st, stdout);
 	FLAVOR->unregister_thread();
-	printf("prop array: %" PRIu64 " sequences, %" PRIu64 " operations\n", st.seeds, st.ops);
 	assert_int_equal(ret, 0);
 }
 

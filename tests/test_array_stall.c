@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <rsz/array.h>
@@ -155,11 +156,8 @@ static void *w_setup(void *ctx)
  * because of the lock is never lost. */
 static int deferred_grow_ran(struct world *w, char *msg, size_t len)
 {
-	for (int i = 0; i < 10000 && stat_of(w->a).grow_pending; i++) {
-		struct timespec ts = { 0, 1000000 };
-
-		nanosleep(&ts, NULL);
-	}
+	for (int i = 0; i < 10000 && stat_of(w->a).grow_pending; i++)
+		usleep(1000);
 	if (stat_of(w->a).grow_pending) {
 		snprintf(msg, len, "the grow queued while the victim held the resize lock "
 			 "did not run within 10 s after it let go");
@@ -501,21 +499,15 @@ static void *grow_main(void *arg)
 /* Poll @done for up to @ms milliseconds. */
 static bool within(const bool *done, unsigned int ms)
 {
-	for (unsigned int i = 0; i < ms && !__atomic_load_n(done, __ATOMIC_ACQUIRE); i++) {
-		struct timespec ts = { 0, 1000000 };
-
-		nanosleep(&ts, NULL);
-	}
+	for (unsigned int i = 0; i < ms && !__atomic_load_n(done, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
 	return __atomic_load_n(done, __ATOMIC_ACQUIRE);
 }
 
 static uint64_t capacity_within(struct rsz_array *a, uint64_t want, unsigned int ms)
 {
-	for (unsigned int i = 0; i < ms && stat_of(a).capacity != want; i++) {
-		struct timespec ts = { 0, 1000000 };
-
-		nanosleep(&ts, NULL);
-	}
+	for (unsigned int i = 0; i < ms && stat_of(a).capacity != want; i++)
+		usleep(1000);
 	return stat_of(a).capacity;
 }
 

@@ -33,8 +33,6 @@ static void mem_counters_match_the_model(void **state)
 
 	(void)state;
 	ret = prop_check(&mem_model_prop, nops, MEM_PROP_SEEDS, &st, stdout);
-	printf("prop mem: %" PRIu64 " sequences, %" PRIu64 " operations\n",
-	       st.seeds, st.ops);
 	assert_int_equal(ret, 0);
 	if (!getenv("RSZ_PROP_SEED"))
 		assert_true(st.ops >= (uint64_t)nops * (MEM_PROP_SEEDS + 1));

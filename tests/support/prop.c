@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "prop.h"
+#include "testutil.h"
 
 /* Shrinking a failure costs at most this many extra runs, and at most
  * RSZ_PROP_SHRINK_SECONDS (default 60) of wall time: runs with grace
@@ -18,15 +19,12 @@ static bool budget_left(uint64_t runs)
 	return runs < SHRINK_BUDGET && time(NULL) < shrink_deadline;
 }
 
+/* testutil's xorshift64*, from a fixed state when the seed is 0. */
 uint64_t prop_rand(uint64_t *s)
 {
-	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	if (!*s)
+		*s = 0x9e3779b97f4a7c15ULL;
+	return test_rand(s);
 }
 
 uint64_t prop_below(uint64_t *s, uint64_t n)
@@ -267,8 +265,8 @@ int prop_run_seed(const struct prop *p, uint64_t seed, size_t nops,
 	return ret;
 }
 
-int prop_check(const struct prop *p, size_t nops, size_t nseeds,
-	       struct prop_stats *st, FILE *out)
+static int check_seeds(const struct prop *p, size_t nops, size_t nseeds,
+		       struct prop_stats *st, FILE *out)
 {
 	const char *env = getenv("RSZ_PROP_SEED"), *envn = getenv("RSZ_PROP_OPS");
 	uint64_t rnd;
@@ -292,4 +290,15 @@ int prop_check(const struct prop *p, size_t nops, size_t nseeds,
 	fprintf(out, "prop %s: random seed %" PRIu64 " (replay: RSZ_PROP_SEED=%" PRIu64 ")\n",
 		p->name, rnd, rnd);
 	return prop_run_seed(p, rnd, nops, st, out);
+}
+
+int prop_check(const struct prop *p, size_t nops, size_t nseeds,
+	       struct prop_stats *st, FILE *out)
+{
+	int ret = check_seeds(p, nops, nseeds, st, out);
+
+	if (!ret)
+		fprintf(out, "prop %s: %" PRIu64 " sequences, %" PRIu64 " operations\n",
+			p->name, st->seeds, st->ops);
+	return ret;
 }

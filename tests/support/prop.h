@@ -103,7 +103,8 @@ int prop_run_seed(const struct prop *p, uint64_t seed, size_t nops,
  * prop_check() - the CI entry point: sequences of @nops ops from each of
  * @nseeds fixed seeds (1 .. nseeds, mixed), plus one random seed which is
  * printed; or, if RSZ_PROP_SEED is set, only that seed (with RSZ_PROP_OPS
- * ops if set). Stops at the first failure. Returns 0 or -1.
+ * ops if set). Stops at the first failure. Returns 0 with a summary line
+ * printed, or -1.
  */
 int prop_check(const struct prop *p, size_t nops, size_t nseeds,
 	       struct prop_stats *st, FILE *out);

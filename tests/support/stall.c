@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "platform.h"
 #include "stall.h"
@@ -51,13 +52,6 @@ static void note_seen(const char *point)
 	}
 }
 
-static void sleep_us(long us)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static void hook(const char *point)
 {
 	unsigned int delay;
@@ -89,7 +83,7 @@ static void hook(const char *point)
 		if (r % delay == 0)
 			sched_yield();
 		if ((r >> 32) % (8ull * delay) == 0)
-			sleep_us(50);
+			usleep(50);
 	}
 }
 
@@ -155,7 +149,7 @@ bool stall_wait_parked(unsigned int timeout_ms)
 	for (unsigned int waited = 0; waited <= timeout_ms * 10; waited++) {
 		if (__atomic_load_n(&st.arm_state, __ATOMIC_ACQUIRE) == ARM_PARKED)
 			return true;
-		sleep_us(100);
+		usleep(100);
 	}
 	return false;
 }
@@ -170,7 +164,7 @@ void stall_release(void)
 	__atomic_store_n(&st.released, 1, __ATOMIC_RELEASE);
 }
 
-void stall_set_delay(unsigned int one_in)
+static void stall_set_delay(unsigned int one_in)
 {
 	__atomic_store_n(&st.delay, one_in, __ATOMIC_RELAXED);
 }

@@ -38,13 +38,9 @@ bool stall_wait_parked(unsigned int timeout_ms);
 /* Let the parked (or armed) thread go and disarm. */
 void stall_release(void);
 
-/* Each hit yields the CPU with probability 1/@one_in (0: never), and
- * sleeps ~50 us with probability 1/(8 * @one_in): random delays for the
- * stress tests. */
-void stall_set_delay(unsigned int one_in);
-
-/* For a stress test: install the hook with random delays (1/@one_in, as
- * above) at every point, from now until stall_delays_end(), which
+/* For a stress test: install the hook with random delays at every point
+ * (each hit yields the CPU with probability 1/@one_in, and sleeps ~50 us
+ * with probability 1/(8 * @one_in)), from now until stall_delays_end(), which
  * uninstalls it, prints every point hit with its count on one line, and
  * returns how many points were hit. */
 void stall_delays_begin(unsigned int one_in);

@@ -123,11 +123,6 @@ void test_rcu_barrier(const struct rcu_flavor_struct *f)
 	rsz_rcu_barrier(f);
 }
 
-void test_synchronize_rcu(const struct rcu_flavor_struct *f)
-{
-	rsz_synchronize_rcu(f);
-}
-
 static bool env_set(const char *name)
 {
 	const char *v = getenv(name);

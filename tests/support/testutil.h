@@ -77,7 +77,6 @@ struct rcu_flavor_struct;
 void test_rcu_read_lock(const struct rcu_flavor_struct *f);
 void test_rcu_read_unlock(const struct rcu_flavor_struct *f);
 void test_rcu_barrier(const struct rcu_flavor_struct *f);
-void test_synchronize_rcu(const struct rcu_flavor_struct *f);
 
 /* Where a forked child cannot run as it would in production: ThreadSanitizer
  * dies when a multi-threaded process's child starts a thread, and memcheck
