@@ -212,8 +212,13 @@ static void queue_request(struct rsz_hash *h, uint64_t *req, uint64_t value)
 {
 	uint64_t cur = READ_ONCE(*req);
 
-	while (cur < value && !try_cmpxchg_relaxed(req, &cur, value))
-		;
+	do {
+		/* Queued already: whoever raised it stored grow_pending and
+		 * kicked, and the worker takes the request (xchg to 0)
+		 * before it clears grow_pending. */
+		if (cur >= value)
+			return;
+	} while (!try_cmpxchg_relaxed(req, &cur, value));
 	/* Seq-cst store then the work's queueing: the worker that clears
 	 * grow_pending re-reads the requests afterwards (hash_do_work). */
 	__atomic_store_n(&h->grow_pending, 1, __ATOMIC_SEQ_CST);
@@ -443,10 +448,19 @@ static inline struct rsz_hash_elem *find(struct rsz_hash *h, const void *key, ui
 	return unlikely(e == FIND_SLOW) ? find_slow(h, key, hash) : e;
 }
 
-/* rsz_hash_lookup() for any key size and state, out of line. */
+/* rsz_hash_lookup() for other key sizes, out of line. */
 static __attribute__((noinline)) void *lookup_general(struct rsz_hash *h, const void *key)
 {
 	struct rsz_hash_elem *e = find(h, key, key_hash(h, key));
+
+	return e ? elem_value(h, e) : NULL;
+}
+
+/* rsz_hash_lookup() when the steady-state probe said FIND_SLOW. */
+static __attribute__((noinline)) void *lookup_slow(struct rsz_hash *h, const void *key,
+						   uint64_t hash)
+{
+	struct rsz_hash_elem *e = find_slow(h, key, hash);
 
 	return e ? elem_value(h, e) : NULL;
 }
@@ -462,11 +476,14 @@ void *rsz_hash_lookup(struct rsz_hash *h, const void *key)
 #endif
 	/* The BPF-typical 8-byte key in the steady state makes no call, so
 	 * saves no registers; everything else goes out of line. */
+	uint64_t hash;
+
 	if (h->key_size != 8)
 		return lookup_general(h, key);
-	e = find_fast(h, key, hash_bytes(key, 8, h->seed), 8);
+	hash = hash_bytes(key, 8, h->seed);
+	e = find_fast(h, key, hash, 8);
 	if (unlikely(e == FIND_SLOW))
-		return lookup_general(h, key);
+		return lookup_slow(h, key, hash);
 	return e ? elem_value(h, e) : NULL;
 }
 
@@ -534,16 +551,12 @@ static void request_table(struct rsz_hash *h, uint64_t size)
  */
 static bool table_fits_pool(struct rsz_hash *h, struct rsz_htab *t, uint64_t pool_cap);
 
+/* Called inside a read-side section. */
 static void check_table_room(struct rsz_hash *h)
 {
-	bool fits;
-
 	if (READ_ONCE(h->table_req))
 		return;
-	rsz_rcu_read_lock(h->flavor);
-	fits = table_fits_pool(h, rsz_dereference(h->tbl), READ_ONCE(h->pool->capacity));
-	rsz_rcu_read_unlock(h->flavor);
-	if (!fits)
+	if (!table_fits_pool(h, rsz_dereference(h->tbl), READ_ONCE(h->pool->capacity)))
 		request_table(h, 1);
 }
 
@@ -778,12 +791,11 @@ recheck:
 		}
 		goto recheck;
 	}
+	if (ret == 0 && prealloc(h))
+		check_table_room(h);
 	rsz_rcu_read_unlock(h->flavor);
-	if (ret == 0) {
-		if (prealloc(h))
-			check_table_room(h);
+	if (ret == 0)
 		check_shrink(h);
-	}
 	return ret;
 }
 
@@ -832,9 +844,13 @@ static void consider(struct rsz_hash *h, struct rsz_htab *t, uint64_t i, uint64_
 static void scan_successor(struct rsz_hash *h, struct rsz_htab *t, bool bounded,
 			   uint64_t lb_hash, const void *lb_key, struct successor *best)
 {
-	uint64_t i = 0, w;
+	uint64_t i = 0, w, last;
 
-	if (bounded) {
+	/* Nothing wrapped if the last slot is (frozen) EMPTY: a wrap needs it
+	 * taken, and it never becomes EMPTY again (I2). A bound homed at 0
+	 * scans the first run anyway. */
+	last = __atomic_load_n(&t->slots[t->nslots - 1], __ATOMIC_ACQUIRE);
+	if (bounded && last > SLOT_FROZEN && htab_home(t, lb_hash)) {
 		for (; i < t->nslots; i++) {
 			w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 			if (w == SLOT_EMPTY || w == SLOT_FROZEN)
@@ -842,8 +858,9 @@ static void scan_successor(struct rsz_hash *h, struct rsz_htab *t, bool bounded,
 			if (slot_has_elem(w))
 				consider(h, t, i, w, bounded, lb_hash, lb_key, best);
 		}
-		i = htab_home(t, lb_hash);
 	}
+	if (bounded)
+		i = htab_home(t, lb_hash);
 	for (; i < t->nslots; i++) {
 		w = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
 		if (w == SLOT_EMPTY || w == SLOT_FROZEN) {

@@ -395,8 +395,8 @@ int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 			goto out_free;
 		}
 		count = READ_ONCE(h->count);
-		while (size - size / 4 < count + 128)
-			size *= 2;
+		if (size < htab_size_for(count + 128))
+			size = htab_size_for(count + 128);
 		if (n && n->size != size) {
 			htab_free_now(h, n);
 			n = NULL;
@@ -409,14 +409,14 @@ int htab_start_migration(struct rsz_hash *h, struct rsz_htab *t, uint64_t size)
 		}
 		/* Half the room beyond the count is the slack; the other
 		 * half absorbs what the count grows before the hold. */
-		slack = (size - size / 4 - count - 64) / 2;
+		slack = (n->max_used - count - 64) / 2;
 		used0 = READ_ONCE(t->used);
 		budget_hold(t, used0 + slack);
 		/* Seq-cst, as the hold's CAS and the inserts' count RMW and
 		 * budget load: an insert that reserves count after this read
 		 * finds the hold. */
 		count = __atomic_load_n(&h->count, __ATOMIC_SEQ_CST);
-		if (size - size / 4 >= count + slack + 64)
+		if (n->max_used >= count + slack + 64)
 			break;
 		budget_release(t);
 	}
